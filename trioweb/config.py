@@ -1,0 +1,79 @@
+"""Settings with documented defaults: limits, timeouts and server behaviour.
+
+Every limit exists because an unbounded one lets a single client exhaust the server; every
+default is chosen to be generous for well-behaved clients and to end a misbehaving one quickly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Config"]
+
+
+@dataclass
+class Config:
+    """The settings an `App` reads at serve time. Change them before the server starts.
+
+    All sizes are bytes and all times seconds. ``None`` for a timeout means no limit. Like
+    Sanic's config, it also holds the application's own upper-case settings
+    (``app.config.DB_URL = ...``).
+    """
+
+    # Body of a non-streaming route, read into memory before the handler runs. 100 MB matches
+    # Sanic's default; larger uploads belong on streaming routes, which read in bounded chunks.
+    REQUEST_MAX_SIZE: int = 100 * 1024 * 1024
+
+    # The request line plus all header lines. 8 KiB is the limit of nginx's default
+    # large_client_header_buffers line and of most proxies, so nothing legitimate is larger.
+    REQUEST_MAX_HEADER_SIZE: int = 8 * 1024
+
+    # How many body chunks may wait between the socket reader and a streaming handler. Small on
+    # purpose: a handler that stops reading stops the reader soon, and TCP slows the client.
+    REQUEST_BUFFER_QUEUE_SIZE: int = 2
+
+    # The most bytes asked of the socket in one receive. 64 KiB is the usual loopback/TCP window
+    # step and keeps the per-connection buffer small.
+    READ_SIZE: int = 64 * 1024
+
+    # The whole request head must arrive within this; a client trickling bytes is cut off (408).
+    REQUEST_TIMEOUT: float | None = 60.0
+
+    # A started request body that receives nothing for this long is abandoned (408, close).
+    REQUEST_BODY_IDLE_TIMEOUT: float | None = 60.0
+
+    # The handler must produce its response (headers) within this, else 503 and it is cancelled.
+    RESPONSE_TIMEOUT: float | None = 60.0
+
+    # A client that accepts no response bytes for this long is disconnected.
+    WRITE_IDLE_TIMEOUT: float | None = 60.0
+
+    # Keep connections open between requests, and for how long an idle one may wait. 5 s is
+    # Sanic's default and shorter than the idle timeouts of common proxies and browsers.
+    KEEP_ALIVE: bool = True
+    KEEP_ALIVE_TIMEOUT: float = 5.0
+
+    # Requests answered on one connection before it is closed; ``None`` means no limit.
+    KEEP_ALIVE_MAX_REQUESTS: int | None = None
+
+    # How long in-flight requests may run after a shutdown starts before they are cancelled.
+    # 15 s matches Sanic and leaves room inside the 30 s most process managers wait.
+    GRACEFUL_SHUTDOWN_TIMEOUT: float = 15.0
+
+    # Open connections at most; beyond it nothing is accepted and the kernel backlog waits.
+    MAX_CONNECTIONS: int | None = None
+
+    # Kernel accept backlog; trio's default is the system maximum (SOMAXCONN).
+    BACKLOG: int | None = None
+
+    # Log one line per response at INFO on the ``trioweb.access`` logger.
+    ACCESS_LOG: bool = True
+
+    # Show tracebacks in error responses. Never enable it in production.
+    DEBUG: bool = False
+
+    def update(self, values: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        """Set several settings at once from a mapping and/or keyword arguments."""
+        for key, value in {**(values or {}), **kwargs}.items():
+            setattr(self, key, value)

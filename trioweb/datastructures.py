@@ -1,0 +1,100 @@
+"""Read-only HTTP data structures: case-insensitive headers and multi-valued query arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import overload
+
+__all__ = ["Headers", "MultiDict"]
+
+
+class MultiDict(Mapping[str, str]):
+    """A read-only mapping where one key may carry several values.
+
+    ``d[key]`` and ``d.get(key)`` give the first value; ``d.getlist(key)`` gives all of them in
+    the order they arrived. Iteration yields each key once.
+    """
+
+    __slots__ = ("_items", "_lists")
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._items = list(items)
+        lists: dict[str, list[str]] = {}
+        for key, value in self._items:
+            lists.setdefault(key, []).append(value)
+        self._lists = lists
+
+    def __getitem__(self, key: str) -> str:
+        return self._lists[key][0]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lists)
+
+    def __len__(self) -> int:
+        return len(self._lists)
+
+    @overload
+    def getlist(self, key: str) -> list[str]: ...
+    @overload
+    def getlist(self, key: str, default: list[str]) -> list[str]: ...
+    def getlist(self, key: str, default: list[str] | None = None) -> list[str]:
+        """All values for ``key`` in arrival order; ``default`` (or ``[]``) when absent."""
+        values = self._lists.get(key)
+        if values is None:
+            return [] if default is None else default
+        return list(values)
+
+    def multi_items(self) -> list[tuple[str, str]]:
+        """Every (key, value) pair, repeats included, in arrival order."""
+        return list(self._items)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._items!r})"
+
+
+class Headers(Mapping[str, str]):
+    """Request or response headers: case-insensitive, multi-valued, read-only.
+
+    Built from the raw ``(name, value)`` byte pairs h11 produces. ``headers["Content-Type"]``
+    gives the first value; ``headers.getall("set-cookie")`` gives every value.
+    """
+
+    __slots__ = ("_index", "_raw")
+
+    def __init__(self, raw: Iterable[tuple[bytes, bytes]] = ()) -> None:
+        self._raw = list(raw)
+        index: dict[str, list[str]] = {}
+        for name, value in self._raw:
+            index.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+        self._index = index
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> Headers:
+        """Build headers from ``(name, value)`` text pairs."""
+        return cls((name.encode("latin-1"), value.encode("latin-1")) for name, value in pairs)
+
+    def __getitem__(self, key: str) -> str:
+        return self._index[key.lower()][0]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def getall(self, key: str) -> list[str]:
+        """Every value sent for ``key`` (any case), in order; ``[]`` when absent."""
+        return list(self._index.get(key.lower(), ()))
+
+    getlist = getall
+
+    @property
+    def raw(self) -> list[tuple[bytes, bytes]]:
+        """The header pairs exactly as received (names lower-cased by h11)."""
+        return list(self._raw)
+
+    def __repr__(self) -> str:
+        return f"Headers({[(k.decode(), v.decode()) for k, v in self._raw]!r})"

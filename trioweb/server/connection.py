@@ -1,0 +1,550 @@
+"""One HTTP/1.1 connection: an h11 reader task, a responder task, and the response writer.
+
+The reader (the connection's own task) is the only one that reads the socket and feeds h11.
+The responder runs one request cycle at a time: middleware, handler, response. The writer is
+the only way bytes go out; during a cycle only the responder uses it, between cycles only the
+reader (``100 Continue`` for a buffered body, protocol errors).
+
+A cycle runs in its own cancel scope. The reader cancels it when the client disconnects, so
+the handler's ``finally`` runs at once; a streaming body travels through a bounded channel, so
+a handler that reads slowly stops the reader, and TCP stops the client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Protocol
+
+import h11
+import trio
+
+from ..config import Config
+from ..datastructures import Headers
+from ..exceptions import (
+    ClientDisconnected,
+    ExpectationFailed,
+    HTTPException,
+    PayloadTooLarge,
+    RequestHeaderFieldsTooLarge,
+    RequestTimeout,
+    ServiceUnavailable,
+)
+from ..request import ConnInfo, Request, RequestStream
+from ..response import BaseHTTPResponse, HeaderList
+
+if TYPE_CHECKING:
+    from ..app import App
+
+__all__ = ["Connection", "ConnectionHost"]
+
+logger = logging.getLogger("trioweb.server")
+access_logger = logging.getLogger("trioweb.access")
+
+_REASONS = {status.value: status.phrase.encode("ascii") for status in HTTPStatus}
+_CLOSE = (b"connection", b"close")
+# Broken sockets look different on every platform and stream type; all mean "peer is gone".
+_STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+# Bodies larger than this leave in several writes, so no single write buffers them whole.
+_SPLIT_WRITES_OVER = 256 * 1024
+
+
+class ConnectionHost(Protocol):
+    """What a connection needs from the server that runs it."""
+
+    @property
+    def draining(self) -> bool:
+        """Whether the server is shutting down (finish the current request, then close)."""
+        ...
+
+
+class _Cycle:
+    """The state of one request/response exchange, shared by the reader and the responder."""
+
+    __slots__ = ("body_send", "done", "request", "scope")
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.scope = trio.CancelScope()
+        self.done = trio.Event()
+        self.body_send: trio.MemorySendChannel[bytes] | None = None
+
+
+class _Writer:
+    """The one way response bytes leave the connection (implements `ResponseWriter`)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._h11 = conn.h11
+        self.started = False
+        self.finished = False
+        self._no_body = False
+        self._close = False
+        self._timeout: trio.CancelScope | None = None
+        self.status = 0
+        self.sent = 0
+
+    def begin(self, method: str, close: bool, timeout: trio.CancelScope | None) -> None:
+        """Reset for a new request; ``close`` asks h11 to end the connection after it."""
+        self.started = self.finished = False
+        self._no_body = method == "HEAD"
+        self._close = close
+        self._timeout = timeout
+        self.status = self.sent = 0
+
+    def _response(self, status: int, headers: HeaderList) -> h11.Response:
+        if self._close:
+            headers = [*headers, _CLOSE]
+        self._no_body = self._no_body or status in (204, 304)
+        self.started = True
+        self.status = status
+        if self._timeout is not None:
+            # RESPONSE_TIMEOUT bounds the wait for the head; the body may take as long as it needs.
+            self._timeout.deadline = math.inf
+        return h11.Response(status_code=status, headers=headers, reason=_REASONS.get(status, b""))
+
+    async def send_head(self, status: int, headers: HeaderList) -> None:
+        if self.started:
+            raise RuntimeError("the response head was already sent")
+        await self._send(self._h11.send(self._response(status, headers)))
+
+    async def send_data(self, data: bytes) -> None:
+        if not self.started or self.finished:
+            raise RuntimeError("response data can only follow the head and precede the end")
+        if self._no_body:
+            return
+        self.sent += len(data)
+        await self._send(self._h11.send(h11.Data(data=data)))
+
+    async def send_end(self) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        await self._send(self._h11.send(h11.EndOfMessage()))
+
+    async def send_complete(self, status: int, headers: HeaderList, body: bytes) -> None:
+        if self.started:
+            raise RuntimeError("the response head was already sent")
+        head = self._h11.send(self._response(status, headers))
+        if self._no_body or not body:
+            self.finished = True
+            await self._send(head + self._h11.send(h11.EndOfMessage()))
+            return
+        self.sent = len(body)
+        if len(body) <= _SPLIT_WRITES_OVER:
+            data = self._h11.send(h11.Data(data=body))
+            self.finished = True
+            await self._send(head + data + self._h11.send(h11.EndOfMessage()))
+            return
+        await self._send(head)
+        for start in range(0, len(body), _SPLIT_WRITES_OVER):
+            await self._send(
+                self._h11.send(h11.Data(data=body[start : start + _SPLIT_WRITES_OVER]))
+            )
+        await self.send_end()
+
+    async def send_continue(self) -> None:
+        """Send ``100 Continue`` if the client is still waiting for it."""
+        if self._h11.they_are_waiting_for_100_continue:
+            await self._send(self._h11.send(h11.InformationalResponse(status_code=100, headers=[])))
+
+    async def _send(self, data: bytes | None) -> None:
+        if not data:
+            return
+        timeout = self._conn.config.WRITE_IDLE_TIMEOUT
+        try:
+            with trio.fail_after(timeout if timeout is not None else math.inf):
+                await self._conn.stream.send_all(data)
+        except (*_STREAM_ERRORS, trio.TooSlowError) as exc:
+            self._h11.send_failed()
+            raise ClientDisconnected("the client stopped reading or went away") from exc
+
+
+class Connection:
+    """Serves HTTP/1.1 on one stream until either side closes it.
+
+    Args:
+        app: Routes and answers the requests.
+        stream: The accepted stream; `run` closes it.
+        conn_info: Addresses and per-connection ``ctx`` handed to every request.
+        host: The server, asked whether it is draining.
+    """
+
+    def __init__(
+        self, app: App, stream: trio.abc.Stream, conn_info: ConnInfo, host: ConnectionHost
+    ) -> None:
+        self.app = app
+        self.config: Config = app.config
+        self.stream = stream
+        self.conn_info = conn_info
+        self.host = host
+        self.h11 = h11.Connection(
+            h11.SERVER, max_incomplete_event_size=self.config.REQUEST_MAX_HEADER_SIZE
+        )
+        self.writer = _Writer(self)
+        self.requests_served = 0
+        self._pending: _Cycle | None = None
+        self._work = trio.lowlevel.ParkingLot()
+        self._read_scope: trio.CancelScope | None = None
+        self._idle_scope: trio.CancelScope | None = None
+
+    # -- lifetime -------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve requests until the connection ends, then close the stream.
+
+        Never raises for anything a client can cause; cancellation propagates as usual.
+        """
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._respond_loop)
+                await self._read_loop()
+                nursery.cancel_scope.cancel()
+        except Exception:
+            logger.exception("connection from %s failed", self.conn_info.client_ip)
+        finally:
+            await trio.aclose_forcefully(self.stream)
+
+    def drain(self) -> None:
+        """Shutdown has begun: close now if idle between requests, else after this response."""
+        if self._idle_scope is not None:
+            self._idle_scope.cancel()
+
+    # -- the reader -------------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        first = True
+        while True:
+            try:
+                event = await self._read_head(first)
+            except HTTPException as exc:
+                await self._reject(exc)
+                return
+            if event is None:
+                return
+            first = False
+            if not await self._serve_request(event):
+                return
+            if self.h11.our_state is not h11.DONE or self.h11.their_state is not h11.DONE:
+                return
+            if self.host.draining:
+                return
+            self.h11.start_next_cycle()
+
+    async def _receive(self) -> int:
+        """Read once from the socket into h11; a broken or closed socket reads as EOF."""
+        try:
+            data = bytes(await self.stream.receive_some(self.config.READ_SIZE))
+        except _STREAM_ERRORS:
+            data = b""
+        self.h11.receive_data(data)
+        return len(data)
+
+    async def _read_head(self, first: bool) -> h11.Request | None:
+        """The next request head, or ``None`` when the client closed or idled out.
+
+        Raises:
+            HTTPException: the head is malformed (400), too large (431) or too slow (408).
+        """
+        h = self.h11
+        config = self.config
+        leftover = len(h.trailing_data[0])
+        received = 0
+        deadline = math.inf
+        while True:
+            try:
+                event = h.next_event()
+            except h11.RemoteProtocolError as exc:
+                raise _protocol_error(exc) from exc
+            if event is h11.NEED_DATA:
+                if not (leftover or received):
+                    received = await self._receive_first(first)
+                    if received == 0:
+                        return None
+                    deadline = trio.current_time() + (config.REQUEST_TIMEOUT or math.inf)
+                    continue
+                with trio.move_on_at(deadline):
+                    received += await self._receive()
+                    continue
+                raise RequestTimeout("the request head did not arrive in time")
+            if isinstance(event, h11.Request):
+                # h11 checks max_incomplete_event_size only while a head is incomplete, so a
+                # whole oversized head arriving in one read passes it (h11#182): measure it.
+                if leftover + received - len(h.trailing_data[0]) > config.REQUEST_MAX_HEADER_SIZE:
+                    raise RequestHeaderFieldsTooLarge(
+                        f"the request head exceeds {config.REQUEST_MAX_HEADER_SIZE} bytes"
+                    )
+                return event
+            if isinstance(event, h11.ConnectionClosed):
+                return None
+            raise RuntimeError(f"unexpected {event!r} while waiting for a request")
+
+    async def _receive_first(self, first: bool) -> int:
+        """Wait for the first bytes of a request; 0 on EOF, timeout or server drain.
+
+        A connection that never sends anything, or idles between requests, is closed quietly.
+        """
+        if self.host.draining:
+            return 0
+        timeout = self.config.REQUEST_TIMEOUT if first else self.config.KEEP_ALIVE_TIMEOUT
+        with trio.CancelScope() as scope:
+            self._idle_scope = scope
+            if timeout is not None:
+                scope.deadline = trio.current_time() + timeout
+            try:
+                return await self._receive()
+            finally:
+                self._idle_scope = None
+        return 0
+
+    async def _serve_request(self, event: h11.Request) -> bool:
+        """Run one request to completion; ``False`` when the connection must close."""
+        request = Request(
+            event.method.decode("ascii"),
+            event.target,
+            Headers(event.headers),
+            app=self.app,
+            http_version=event.http_version.decode("ascii"),
+            conn_info=self.conn_info,
+        )
+        cycle = _Cycle(request)
+        streaming = self.app.match(request)
+        rejection = self._check_head(request, streaming)
+        if rejection is not None:
+            request._route_error = rejection
+            request.route = None
+            self._start(cycle)
+        elif streaming:
+            send, receive = trio.open_memory_channel[bytes](self.config.REQUEST_BUFFER_QUEUE_SIZE)
+            cycle.body_send = send
+            expects = self.h11.they_are_waiting_for_100_continue
+            request.stream = RequestStream(receive, self.writer.send_continue if expects else None)
+            self._start(cycle)
+            if not await self._feed_body(cycle):
+                return False
+        else:
+            if request.route is not None:
+                await self.writer.send_continue()
+            body = await self._read_body(cycle)
+            if body is None:
+                return False
+            request.body = body
+            self._start(cycle)
+        return await self._await_cycle(cycle)
+
+    def _check_head(self, request: Request, streaming: bool) -> HTTPException | None:
+        expect = request.headers.get("expect")
+        if expect is not None and expect.lower() != "100-continue":
+            return ExpectationFailed(f"cannot meet the expectation {expect!r}")
+        length = request.headers.get("content-length")
+        limit = self.config.REQUEST_MAX_SIZE
+        if not streaming and length is not None and int(length) > limit:
+            return PayloadTooLarge(f"the request body exceeds {limit} bytes")
+        if request.route is None and self.h11.they_are_waiting_for_100_continue:
+            # Answer the routing error without inviting a body we do not want.
+            return request._route_error  # type: ignore[return-value]
+        return None
+
+    async def _next_body_event(self) -> h11.Data | h11.EndOfMessage | None:
+        """The next body event; ``None`` when the client went away.
+
+        Raises:
+            HTTPException: the body is malformed (400) or stalled (408).
+        """
+        h = self.h11
+        idle = self.config.REQUEST_BODY_IDLE_TIMEOUT
+        while True:
+            try:
+                event = h.next_event()
+            except h11.RemoteProtocolError as exc:
+                if h.trailing_data[1]:
+                    return None  # EOF in the middle of the body: the client is gone
+                raise _protocol_error(exc) from exc
+            if event is h11.NEED_DATA:
+                with trio.move_on_after(idle if idle is not None else math.inf):
+                    await self._receive()
+                    continue
+                raise RequestTimeout("the request body stalled")
+            if isinstance(event, h11.Data | h11.EndOfMessage):
+                return event
+            return None
+
+    async def _read_body(self, cycle: _Cycle) -> bytes | None:
+        """The whole body of a buffered request; ``None`` when the client went away.
+
+        A body over the limit, malformed or stalled leaves its error on the request, so the
+        handler is skipped and the error answered (then the connection closes).
+        """
+        parts: list[bytes] = []
+        size = 0
+        limit = self.config.REQUEST_MAX_SIZE
+        request = cycle.request
+        try:
+            while True:
+                event = await self._next_body_event()
+                if event is None:
+                    return None
+                if isinstance(event, h11.EndOfMessage):
+                    return b"".join(parts)
+                size += len(event.data)
+                if size > limit:
+                    raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
+                parts.append(bytes(event.data))
+        except HTTPException as exc:
+            request._route_error = exc
+            request.route = None
+            return b""
+
+    async def _feed_body(self, cycle: _Cycle) -> bool:
+        """Pass a streaming body to the running handler; ``False`` if the connection is over."""
+        send = cycle.body_send
+        if send is None:
+            raise RuntimeError("a streaming cycle needs a body channel")
+        with send:
+            while not cycle.done.is_set():
+                with trio.CancelScope() as self._read_scope:
+                    try:
+                        event = await self._next_body_event()
+                    except HTTPException as exc:
+                        await self._abandon(cycle, exc)
+                        return False
+                    if event is None:
+                        await self._abandon(cycle, None)
+                        return False
+                    if isinstance(event, h11.EndOfMessage):
+                        return True
+                    try:
+                        await send.send(bytes(event.data))
+                    except (trio.BrokenResourceError, trio.ClosedResourceError):
+                        return True  # the handler stopped reading; the connection will close
+                self._read_scope = None
+        return True
+
+    async def _abandon(self, cycle: _Cycle, error: HTTPException | None) -> None:
+        """Cancel a running cycle; answer ``error`` if its response had not started."""
+        self._read_scope = None
+        cycle.scope.cancel()
+        with trio.CancelScope(shield=True):
+            await cycle.done.wait()
+        if error is not None and not self.writer.started:
+            self.writer.begin(cycle.request.method, True, None)
+            await self._send_error(cycle.request, error)
+
+    def _start(self, cycle: _Cycle) -> None:
+        self._pending = cycle
+        self._work.unpark()
+
+    async def _await_cycle(self, cycle: _Cycle) -> bool:
+        """Wait for the response, watching for a disconnect; ``False`` if the client left."""
+        h = self.h11
+        if not cycle.done.is_set() and h.their_state is h11.DONE and not h.trailing_data[0]:
+            with trio.CancelScope() as self._read_scope:
+                await self._receive()
+            self._read_scope = None
+            if h.trailing_data[1]:
+                if not cycle.done.is_set():
+                    await self._abandon(cycle, None)
+                return False
+        # Pipelined bytes wait in h11 (at most one read) and the kernel until this response is out.
+        await cycle.done.wait()
+        return True
+
+    # -- the responder ----------------------------------------------------------------------------
+
+    async def _respond_loop(self) -> None:
+        while True:
+            while self._pending is None:
+                await self._work.park()
+            cycle, self._pending = self._pending, None
+            try:
+                with cycle.scope:
+                    await self._respond(cycle)
+            finally:
+                if cycle.request.stream is not None:
+                    cycle.request.stream.close()
+                self.requests_served += 1
+                cycle.done.set()
+                if self._read_scope is not None:
+                    self._read_scope.cancel()
+
+    def _close_after(self) -> bool:
+        config = self.config
+        limit = config.KEEP_ALIVE_MAX_REQUESTS
+        return (
+            not config.KEEP_ALIVE
+            or self.host.draining
+            or (limit is not None and self.requests_served + 1 >= limit)
+        )
+
+    async def _respond(self, cycle: _Cycle) -> None:
+        request = cycle.request
+        writer = self.writer
+        timeout = self.config.RESPONSE_TIMEOUT
+        with trio.CancelScope() as timer:
+            if timeout is not None:
+                timer.deadline = trio.current_time() + timeout
+            writer.begin(request.method, self._close_after(), timer)
+            request._writer = writer
+            try:
+                response = await self.app.dispatch(request)
+                if response is not None and not writer.started:
+                    await response.write_to(writer)
+            except ClientDisconnected:
+                return
+            except Exception as exc:
+                await self._fail(request, exc)
+                return
+            finally:
+                if writer.started:
+                    self._log_access(request)
+        if timer.cancelled_caught and not writer.started:
+            error = ServiceUnavailable("the handler did not respond in time")
+            await self._send_error(request, error)
+
+    async def _fail(self, request: Request, exc: Exception) -> None:
+        """An error escaped the app: a 500 if nothing went out yet, else abort the message."""
+        if not self.writer.started:
+            await self._send_error(request, exc)
+            return
+        logger.error(
+            "error after the response to %s %s started; closing",
+            request.method,
+            request.path,
+            exc_info=exc,
+        )
+        if self.h11.our_state is h11.SEND_BODY:
+            self.h11.send_failed()
+
+    async def _send_error(self, request: Request | None, exc: Exception) -> None:
+        response: BaseHTTPResponse
+        if request is not None:
+            response = await self.app.handle_error(request, exc)
+        else:
+            response = self.app.error_response(exc)
+        with contextlib.suppress(ClientDisconnected):
+            await response.write_to(self.writer)
+
+    async def _reject(self, exc: HTTPException) -> None:
+        """Answer a request that could not be parsed, then close."""
+        if self.h11.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+            return
+        self.writer.begin("GET", True, None)
+        await self._send_error(None, exc)
+
+    def _log_access(self, request: Request) -> None:
+        if self.config.ACCESS_LOG and access_logger.isEnabledFor(logging.INFO):
+            access_logger.info(
+                "%s %s %s %d %d",
+                self.conn_info.client_ip,
+                request.method,
+                request.raw_path,
+                self.writer.status,
+                self.writer.sent,
+            )
+
+
+def _protocol_error(exc: h11.RemoteProtocolError) -> HTTPException:
+    """Translate an h11 parse error into the trioweb exception for its status."""
+    return HTTPException(str(exc), status_code=exc.error_status_hint)

@@ -1,0 +1,238 @@
+"""Listeners, the server nursery tree, the accept loop and graceful shutdown.
+
+::
+
+    serve_listeners(app, listeners)     app nursery: the server's lifetime, app.add_task() work
+      -> handler nursery                one task per connection; given a deadline on shutdown
+           -> accept loop per listener  its own cancel scope, cancelled first on shutdown
+           -> Connection.run()          one h11 connection
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+import ssl as _ssl
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import trio
+
+from ..request import ConnInfo
+from .connection import Connection
+
+if TYPE_CHECKING:
+    from ..app import App, ListenerEvent
+
+__all__ = ["Server", "open_listeners", "serve_listeners"]
+
+logger = logging.getLogger("trioweb.server")
+
+# Out of descriptors or memory: the condition passes as connections close, so wait and retry
+# instead of failing the server (trio.serve_listeners does the same).
+_ACCEPT_CAPACITY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+_ACCEPT_RETRY_DELAY = 0.1
+
+
+class Server:
+    """A running server, as ``await nursery.start(app.serve, host, port)`` returns it.
+
+    Attributes:
+        host: The address served, as given (the first listener's when several).
+        port: The real port (useful when ``0`` was asked for).
+        url: ``http://host:port`` (``https`` with TLS).
+    """
+
+    def __init__(
+        self, app: App, listeners: Sequence[trio.abc.Listener[trio.abc.Stream]], scheme: str
+    ) -> None:
+        self.app = app
+        self.listeners = list(listeners)
+        self.scheme = scheme
+        self.host, self.port = _listener_address(self.listeners)
+        self.connections: set[Connection] = set()
+        self._draining = False
+        self._stop_requested = trio.Event()
+        self._stopped = trio.Event()
+        self._accept_scope = trio.CancelScope()
+        self._slots = (
+            trio.Semaphore(app.config.MAX_CONNECTIONS) if app.config.MAX_CONNECTIONS else None
+        )
+
+    @property
+    def url(self) -> str:
+        """The base URL clients use to reach this server."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def draining(self) -> bool:
+        """Whether shutdown has begun: responses close their connections afterwards."""
+        return self._draining
+
+    async def shutdown(self) -> None:
+        """Stop gracefully and wait until `serve` has returned.
+
+        Stops accepting, closes idle keep-alive connections at once, lets in-flight requests
+        finish (for up to ``GRACEFUL_SHUTDOWN_TIMEOUT`` seconds, then cancels them), runs the
+        stop listeners and cancels ``add_task`` work.
+        """
+        self._stop_requested.set()
+        await self._stopped.wait()
+
+    def _begin_drain(self) -> None:
+        self._draining = True
+        for connection in list(self.connections):
+            connection.drain()
+
+    async def _accept_loop(
+        self, listener: trio.abc.Listener[trio.abc.Stream], nursery: trio.Nursery
+    ) -> None:
+        while True:
+            if self._slots is not None:
+                await self._slots.acquire()
+            try:
+                stream = await listener.accept()
+            except OSError as exc:
+                if self._slots is not None:
+                    self._slots.release()
+                if exc.errno in _ACCEPT_CAPACITY_ERRNOS:
+                    logger.error("accept failed (%s); retrying shortly", exc)
+                    await trio.sleep(_ACCEPT_RETRY_DELAY)
+                    continue
+                raise
+            except BaseException:
+                if self._slots is not None:
+                    self._slots.release()
+                raise
+            nursery.start_soon(self._serve_connection, stream)
+
+    async def _serve_connection(self, stream: trio.abc.Stream) -> None:
+        connection = Connection(self.app, stream, _conn_info(stream, self.scheme), self)
+        self.connections.add(connection)
+        try:
+            await connection.run()
+        finally:
+            self.connections.discard(connection)
+            if self._slots is not None:
+                self._slots.release()
+
+
+async def open_listeners(
+    host: str,
+    port: int,
+    *,
+    ssl: _ssl.SSLContext | None = None,
+    reuse_port: bool = False,
+    backlog: int | None = None,
+) -> list[trio.abc.Listener[trio.abc.Stream]]:
+    """Bind TCP listeners for ``host:port`` (TLS-wrapped when ``ssl`` is given).
+
+    ``reuse_port`` sets ``SO_REUSEPORT`` so several worker processes share one port.
+    """
+    tcp: list[trio.SocketListener]
+    if reuse_port:
+        tcp = [await _reuse_port_listener(host, port, backlog)]
+    else:
+        tcp = await trio.open_tcp_listeners(port, host=host, backlog=backlog)
+    if ssl is None:
+        return list(tcp)
+    return [trio.SSLListener(listener, ssl, https_compatible=True) for listener in tcp]
+
+
+async def _reuse_port_listener(host: str, port: int, backlog: int | None) -> trio.SocketListener:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = trio.socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        await sock.bind((host, port))
+        sock.listen(backlog if backlog is not None else socket.SOMAXCONN)
+    except BaseException:
+        sock.close()
+        raise
+    return trio.SocketListener(sock)
+
+
+async def serve_listeners(
+    app: App,
+    listeners: Sequence[trio.abc.Listener[trio.abc.Stream]],
+    *,
+    scheme: str | None = None,
+    task_status: trio.TaskStatus[Server] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``app`` on already-open listeners until `Server.shutdown` or cancellation.
+
+    ``task_status.started()`` receives the `Server` once every listener accepts. The
+    listeners are closed before this returns. Cancelling it stops everything at once, without
+    the stop listeners.
+    """
+    if scheme is None:
+        scheme = "https" if any(isinstance(lsn, trio.SSLListener) for lsn in listeners) else "http"
+    server = Server(app, listeners, scheme)
+    try:
+        await _run_listeners(app, "before_server_start")
+        async with trio.open_nursery() as app_nursery:
+            async with trio.open_nursery() as handler_nursery:
+                handler_nursery.start_soon(_accept_all, server, handler_nursery)
+                await _run_listeners(app, "after_server_start")
+                app._task_nursery = app_nursery
+                for async_fn, args in app.tasks:
+                    app_nursery.start_soon(async_fn, *args)
+                task_status.started(server)
+                await server._stop_requested.wait()
+                server._accept_scope.cancel()
+                for listener in server.listeners:
+                    await trio.aclose_forcefully(listener)
+                await _run_listeners(app, "before_server_stop")
+                server._begin_drain()
+                handler_nursery.cancel_scope.deadline = (
+                    trio.current_time() + app.config.GRACEFUL_SHUTDOWN_TIMEOUT
+                )
+            app._task_nursery = None
+            await _run_listeners(app, "after_server_stop")
+            app_nursery.cancel_scope.cancel()
+    finally:
+        app._task_nursery = None
+        with trio.CancelScope(shield=True):
+            for listener in server.listeners:
+                await trio.aclose_forcefully(listener)
+        server._stopped.set()
+
+
+async def _accept_all(server: Server, nursery: trio.Nursery) -> None:
+    with server._accept_scope:
+        async with trio.open_nursery() as accept_nursery:
+            for listener in server.listeners:
+                accept_nursery.start_soon(server._accept_loop, listener, nursery)
+
+
+async def _run_listeners(app: App, event: ListenerEvent) -> None:
+    for listener in app.listeners[event]:
+        await listener(app)
+
+
+def _listener_address(listeners: Sequence[trio.abc.Listener[trio.abc.Stream]]) -> tuple[str, int]:
+    for listener in listeners:
+        while isinstance(listener, trio.SSLListener):
+            listener = listener.transport_listener
+        if isinstance(listener, trio.SocketListener):
+            sockname = listener.socket.getsockname()
+            return str(sockname[0]), int(sockname[1])
+    return "memory", 0
+
+
+def _conn_info(stream: trio.abc.Stream, scheme: str) -> ConnInfo:
+    inner: trio.abc.Stream = stream
+    while isinstance(inner, trio.SSLStream):
+        inner = inner.transport_stream
+    if isinstance(inner, trio.SocketStream):
+        try:
+            peer = inner.socket.getpeername()
+            local = inner.socket.getsockname()
+        except OSError:
+            return ConnInfo(scheme=scheme)
+        if isinstance(peer, tuple):
+            return ConnInfo(str(peer[0]), int(peer[1]), str(local[0]), int(local[1]), scheme)
+    return ConnInfo("127.0.0.1", 0, "127.0.0.1", 0, scheme)

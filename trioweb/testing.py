@@ -1,0 +1,155 @@
+"""Testing without sockets: an httpx client whose connections are in-memory trio streams.
+
+``app.test_client()`` serves the app exactly as `App.serve` does (listeners, tasks, the real
+h11 connection code) on a listener that hands out ``trio.testing.memory_stream_pair()``
+halves instead of sockets. Streaming both ways and disconnects behave as on a network.
+``httpx.ASGITransport`` buffers whole responses, so it could not test any of that.
+
+This module is also a pytest plugin (registered as ``trioweb``); it provides no fixtures of
+its own yet beyond making the client importable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import httpcore
+import httpx
+import trio
+import trio.testing
+
+from .server.serve import Server, serve_listeners
+
+if TYPE_CHECKING:
+    from .app import App
+
+__all__ = ["MemoryListener", "MemoryNetworkBackend", "TestClient"]
+
+
+class MemoryListener(trio.abc.Listener[trio.abc.Stream]):
+    """A listener whose connections come from `connect` instead of a socket."""
+
+    def __init__(self) -> None:
+        self._send, self._receive = trio.open_memory_channel[trio.abc.Stream](math.inf)
+
+    async def connect(self) -> trio.abc.Stream:
+        """Open a connection to the server; returns the client's end."""
+        client, server = trio.testing.memory_stream_pair()
+        try:
+            self._send.send_nowait(server)
+        except (trio.ClosedResourceError, trio.BrokenResourceError) as exc:
+            raise httpcore.ConnectError("the test server is not running") from exc
+        return client
+
+    async def accept(self) -> trio.abc.Stream:
+        try:
+            return await self._receive.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError) as exc:
+            raise trio.ClosedResourceError("the listener is closed") from exc
+
+    async def aclose(self) -> None:
+        self._send.close()
+        self._receive.close()
+        await trio.lowlevel.checkpoint()
+
+
+class _MemoryNetworkStream(httpcore.AsyncNetworkStream):
+    def __init__(self, stream: trio.abc.Stream) -> None:
+        self._stream = stream
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        with trio.move_on_after(math.inf if timeout is None else timeout) as scope:
+            try:
+                return bytes(await self._stream.receive_some(max_bytes))
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                raise httpcore.ReadError(str(exc)) from exc
+        if scope.cancelled_caught:
+            raise httpcore.ReadTimeout("timed out reading from the test server")
+        return b""  # pragma: no cover - unreachable
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        with trio.move_on_after(math.inf if timeout is None else timeout) as scope:
+            try:
+                await self._stream.send_all(buffer)
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                raise httpcore.WriteError(str(exc)) from exc
+        if scope.cancelled_caught:
+            raise httpcore.WriteTimeout("timed out writing to the test server")
+
+    async def aclose(self) -> None:
+        await trio.aclose_forcefully(self._stream)
+
+    def get_extra_info(self, info: str) -> Any:
+        return None
+
+
+class MemoryNetworkBackend(httpcore.AsyncNetworkBackend):
+    """An httpcore network backend whose every TCP connection goes to a `MemoryListener`."""
+
+    def __init__(self, listener: MemoryListener) -> None:
+        self.listener = listener
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return _MemoryNetworkStream(await self.listener.connect())
+
+    async def sleep(self, seconds: float) -> None:
+        await trio.sleep(seconds)
+
+
+class _MemoryTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, listener: MemoryListener) -> None:
+        super().__init__()
+        # httpx builds its pool without a backend argument; this one swap keeps its request
+        # mapping and error translation while the bytes travel through memory.
+        self._pool = httpcore.AsyncConnectionPool(network_backend=MemoryNetworkBackend(listener))
+
+
+class TestClient(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` wired to an app through in-memory streams.
+
+    Entering it starts the app (``before/after_server_start``, ``add_task`` work); leaving it
+    shuts the app down gracefully. ``client.server`` is the running `Server`.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, app: App, **kwargs: Any) -> None:
+        self.app = app
+        self.listener = MemoryListener()
+        kwargs.setdefault("base_url", "http://testserver")
+        super().__init__(transport=_MemoryTransport(self.listener), **kwargs)
+        self._stack = AsyncExitStack()
+        self.server: Server | None = None
+
+    async def __aenter__(self) -> TestClient:
+        nursery = await self._stack.enter_async_context(trio.open_nursery())
+        self.server = await nursery.start(
+            lambda task_status: serve_listeners(
+                self.app, [self.listener], scheme="http", task_status=task_status
+            )
+        )
+        self._stack.push_async_callback(self.server.shutdown)
+        await super().__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        try:
+            await super().__aexit__(exc_type, exc_value, traceback)
+        finally:
+            await self._stack.__aexit__(exc_type, exc_value, traceback)
