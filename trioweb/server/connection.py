@@ -47,6 +47,9 @@ _REASONS = {status.value: status.phrase.encode("ascii") for status in HTTPStatus
 _CLOSE = (b"connection", b"close")
 # Broken sockets look different on every platform and stream type; all mean "peer is gone".
 _STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+# How long a closing connection keeps reading what the client still sends (see _linger).
+_LINGER_SECONDS = 2.0
+_LINGER_IDLE_SECONDS = 0.5
 # Bodies larger than this leave in several writes, so no single write buffers them whole.
 _SPLIT_WRITES_OVER = 256 * 1024
 
@@ -202,10 +205,34 @@ class Connection:
                 nursery.start_soon(self._respond_loop)
                 await self._read_loop()
                 nursery.cancel_scope.cancel()
+            await self._linger()
         except Exception:
             logger.exception("connection from %s failed", self.conn_info.client_ip)
         finally:
             await trio.aclose_forcefully(self.stream)
+
+    async def _linger(self) -> None:
+        """Before closing on a client that may still be sending, let it read our answer.
+
+        Closing a socket with unread input makes the kernel send a reset, which can destroy
+        the response in the client's buffers. So: send EOF, then read and discard for a
+        moment, the way nginx's lingering close does.
+        """
+        if self.h11.their_state is not h11.SEND_BODY or self.h11.trailing_data[1]:
+            return
+        if not isinstance(self.stream, trio.abc.HalfCloseableStream):
+            return
+        with trio.move_on_after(_LINGER_SECONDS):
+            try:
+                await self.stream.send_eof()
+                while True:
+                    with trio.move_on_after(_LINGER_IDLE_SECONDS):
+                        if not await self.stream.receive_some(self.config.READ_SIZE):
+                            return
+                        continue
+                    return
+            except _STREAM_ERRORS:
+                pass
 
     def drain(self) -> None:
         """Shutdown has begun: close now if idle between requests, else after this response."""
@@ -485,7 +512,9 @@ class Connection:
         with trio.CancelScope() as timer:
             if timeout is not None:
                 timer.deadline = trio.current_time() + timeout
-            writer.begin(request.method, self._close_after(), timer)
+            # A buffered body that was not read (rejected early) cannot be skipped: close after.
+            unread = request.stream is None and self.h11.their_state is not h11.DONE
+            writer.begin(request.method, unread or self._close_after(), timer)
             request._writer = writer
             try:
                 response = await self.app.dispatch(request)

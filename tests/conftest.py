@@ -1,0 +1,1 @@
+"""Shared fixtures. Network tests follow the rules stated in ``tests/netutil.py``."""

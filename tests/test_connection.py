@@ -1,0 +1,207 @@
+"""The HTTP/1.1 connection through real sockets: keep-alive, pipelining, HTTP/1.0,
+``Expect: 100-continue``, bad input, and the head-size and timeout limits.
+
+Network rules: see ``tests/netutil.py`` (port 0, ``fail_after`` on every wait, the test closes
+its clients first).
+"""
+
+from __future__ import annotations
+
+import h11
+import httpx
+import trio
+
+from trioweb import App
+from trioweb.request import Request
+from trioweb.response import HTTPResponse, text
+
+from .netutil import TIMEOUT, RawClient, request, running
+
+
+def make_app() -> App:
+    app = App("conn")
+
+    @app.get("/")
+    async def index(req: Request) -> HTTPResponse:
+        return text("hello")
+
+    @app.get("/echo-path/<rest:path>")
+    async def echo_path(req: Request, rest: str) -> HTTPResponse:
+        return text(rest)
+
+    @app.post("/upload")
+    async def upload(req: Request) -> HTTPResponse:
+        return text(str(len(req.body)))
+
+    @app.post("/reject", stream=True)
+    async def reject(req: Request) -> HTTPResponse:
+        return text("no thanks", status=403)
+
+    @app.post("/consume", stream=True)
+    async def consume(req: Request) -> HTTPResponse:
+        return text(str(len(await req.receive_body())))
+
+    return app
+
+
+async def test_keep_alive_serves_many_requests_on_one_connection() -> None:
+    async with running(make_app()) as server:
+        with trio.fail_after(TIMEOUT):
+            client = await RawClient.connect(server)
+            for i in range(5):
+                await client.send(request("GET", f"/echo-path/{i}"), h11.EndOfMessage())
+                head, body = await client.response()
+                assert (head.status_code, body) == (200, str(i).encode())
+                client.h11.start_next_cycle()
+            await client.aclose()
+
+
+async def test_pipelined_requests_are_answered_in_order() -> None:
+    async with running(make_app()) as server:
+        with trio.fail_after(TIMEOUT):
+            stream = await trio.open_tcp_stream(server.host, server.port)
+            pipelined = b"".join(
+                f"GET /echo-path/{i} HTTP/1.1\r\nHost: t\r\n\r\n".encode() for i in range(10)
+            )
+            await stream.send_all(pipelined)
+            client = RawClient(stream)
+            for i in range(10):
+                # The bytes already went out; tell the client-side h11 what it "sent".
+                client.h11.send(request("GET", f"/echo-path/{i}"))
+                client.h11.send(h11.EndOfMessage())
+                head, body = await client.response()
+                assert (head.status_code, body) == (200, str(i).encode())
+                client.h11.start_next_cycle()
+            await client.aclose()
+
+
+async def test_http_10_request_gets_a_response_and_the_connection_closes() -> None:
+    async with running(make_app()) as server:
+        with trio.fail_after(TIMEOUT):
+            stream = await trio.open_tcp_stream(server.host, server.port)
+            await stream.send_all(b"GET / HTTP/1.0\r\n\r\n")
+            reply = await RawClient(stream).read_until_closed()
+            assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
+            assert reply.endswith(b"\r\n\r\nhello")
+            assert b"connection: close" in reply.lower()
+
+
+async def test_expect_100_continue_is_sent_before_a_buffered_body() -> None:
+    async with running(make_app()) as server:
+        with trio.fail_after(TIMEOUT):
+            client = await RawClient.connect(server)
+            await client.send(
+                request("POST", "/upload", [("Content-Length", "5"), ("Expect", "100-continue")])
+            )
+            informational = await client.next_event()
+            assert isinstance(informational, h11.InformationalResponse)
+            assert informational.status_code == 100
+            await client.send(h11.Data(data=b"12345"), h11.EndOfMessage())
+            head, body = await client.response()
+            assert (head.status_code, body) == (200, b"5")
+            await client.aclose()
+
+
+async def test_expect_100_continue_is_sent_when_a_streaming_handler_reads() -> None:
+    async with running(make_app()) as server:
+        with trio.fail_after(TIMEOUT):
+            client = await RawClient.connect(server)
+            await client.send(
+                request("POST", "/consume", [("Content-Length", "3"), ("Expect", "100-continue")])
+            )
+            informational = await client.next_event()
+            assert isinstance(informational, h11.InformationalResponse)
+            await client.send(h11.Data(data=b"abc"), h11.EndOfMessage())
+            head, body = await client.response()
+            assert (head.status_code, body) == (200, b"3")
+            await client.aclose()
+
+
+async def test_no_100_continue_for_a_handler_that_never_reads_or_an_unknown_path() -> None:
+    async with running(make_app()) as server:
+        with trio.fail_after(TIMEOUT):
+            for target, status in (("/reject", 403), ("/missing", 404)):
+                client = await RawClient.connect(server)
+                await client.send(
+                    request("POST", target, [("Content-Length", "9"), ("Expect", "100-continue")])
+                )
+                first = await client.next_event()
+                assert isinstance(first, h11.Response), first
+                assert first.status_code == status
+                await client.aclose()
+
+
+async def test_malformed_request_line_gets_400_and_the_server_keeps_serving() -> None:
+    async with running(make_app()) as server:
+        with trio.fail_after(TIMEOUT):
+            stream = await trio.open_tcp_stream(server.host, server.port)
+            await stream.send_all(b"NOT HTTP AT ALL\r\n\r\n")
+            reply = await RawClient(stream).read_until_closed()
+            assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+            async with httpx.AsyncClient() as client:
+                assert (await client.get(server.url + "/")).text == "hello"
+
+
+async def test_oversized_head_in_one_read_gets_431() -> None:
+    app = make_app()
+    app.config.REQUEST_MAX_HEADER_SIZE = 1024
+    async with running(app) as server:
+        with trio.fail_after(TIMEOUT):
+            stream = await trio.open_tcp_stream(server.host, server.port)
+            head = b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 1500 + b"\r\n\r\n"
+            await stream.send_all(head)
+            reply = await RawClient(stream).read_until_closed()
+            assert reply.startswith(b"HTTP/1.1 431 ")
+
+
+async def test_body_over_the_limit_from_content_length_gets_413() -> None:
+    app = make_app()
+    app.config.REQUEST_MAX_SIZE = 10
+    async with running(app) as server, httpx.AsyncClient() as client:
+        with trio.fail_after(TIMEOUT):
+            response = await client.post(server.url + "/upload", content=b"x" * 11)
+            assert response.status_code == 413
+            ok = await client.post(server.url + "/upload", content=b"x" * 10)
+            assert ok.text == "10"
+
+
+async def test_chunked_body_over_the_limit_gets_413() -> None:
+    app = make_app()
+    app.config.REQUEST_MAX_SIZE = 10
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(4):
+            yield b"abcd"
+
+    async with running(app) as server, httpx.AsyncClient() as client:
+        with trio.fail_after(TIMEOUT):
+            response = await client.post(server.url + "/upload", content=chunks())
+            assert response.status_code == 413
+
+
+async def test_trickled_head_gets_408_at_the_request_timeout(autojump_clock: trio.abc.Clock) -> None:
+    app = make_app()
+    app.config.REQUEST_TIMEOUT = 5
+    async with app.test_client() as client:
+        stream = await client.listener.connect()
+        await stream.send_all(b"GET / HTTP/1.1\r\n")
+        start = trio.current_time()
+        reply = b""
+        while chunk := await stream.receive_some(1024):
+            reply += chunk
+        assert reply.startswith(b"HTTP/1.1 408 ")
+        assert 5 <= trio.current_time() - start < 6
+
+
+async def test_idle_keep_alive_connection_is_closed_quietly(autojump_clock: trio.abc.Clock) -> None:
+    app = make_app()
+    app.config.KEEP_ALIVE_TIMEOUT = 2
+    async with app.test_client() as client:
+        stream = await client.listener.connect()
+        await stream.send_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        reply = b""
+        while not reply.endswith(b"hello"):
+            reply += await stream.receive_some(1024)
+        start = trio.current_time()
+        assert await stream.receive_some(1024) == b""
+        assert 2 <= trio.current_time() - start < 3
