@@ -153,7 +153,7 @@ async def test_method_view_explicit_methods_beyond_the_view_answer_405() -> None
     async with app.test_client() as client:
         response = await client.put("/thing", content=b"x")
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, HEAD"
 
 
 async def test_method_view_receives_path_params_as_keyword_arguments() -> None:
@@ -301,6 +301,17 @@ async def test_composition_view_answers_405_for_other_methods() -> None:
         response = await client.delete("/items")
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, HEAD, POST"
+
+
+async def test_composition_view_explicit_methods_beyond_its_handlers_answer_405() -> None:
+    view = CompositionView()
+    view.add(["GET"], list_items)
+    app = App()
+    app.add_route(view, "/items", methods=["GET", "DELETE"])
+    async with app.test_client() as client:
+        response = await client.delete("/items")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
 
 
 async def test_composition_view_rejects_a_method_added_twice() -> None:

@@ -34,6 +34,12 @@ class RouteTarget(Protocol):
     def __call__(self, request: Request, **params: Any) -> Awaitable[Any]: ...
 
 
+def _allowed(methods: Iterable[str]) -> frozenset[str]:
+    """``methods`` plus HEAD when GET is among them, since GET also answers HEAD."""
+    allowed = frozenset(methods)
+    return allowed | {"HEAD"} if "GET" in allowed else allowed
+
+
 def as_route_target(handler: object) -> RouteTarget | None:
     """``handler`` as a `RouteTarget` if it is one (a view), else ``None``."""
     return handler if isinstance(handler, RouteTarget) else None
@@ -58,7 +64,7 @@ class HTTPMethodView:
         if handler is None and request.method == "HEAD":
             handler = getattr(self, "get", None)
         if handler is None:
-            raise MethodNotAllowed(allowed=_MethodView.methods_of(type(self)))
+            raise MethodNotAllowed(allowed=_allowed(_MethodView.methods_of(type(self))))
         return await handler(request, **params)
 
     @classmethod
@@ -144,5 +150,5 @@ class CompositionView:
         if handler is None and request.method == "HEAD":
             handler = self.handlers.get("GET")
         if handler is None:
-            raise MethodNotAllowed(allowed=self.handlers)
+            raise MethodNotAllowed(allowed=_allowed(self.handlers))
         return handler(request, **params)

@@ -1,0 +1,119 @@
+"""Every example in examples/ answers as its document says, through a real socket.
+
+``request_streaming`` and ``response_streaming`` are the seed's examples with only their
+imports changed (and writes awaited). Network rules: see ``tests/netutil.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import trio
+
+from examples import csv_from_sqlite, request_streaming, response_streaming
+
+from .netutil import TIMEOUT, running
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def chunks(data: bytes, size: int = 7) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+async def test_seed_request_streaming_routes() -> None:
+    payload = ("0123456789" * 500).encode()
+    replaced = payload.decode().replace("1", "A")
+    async with running(request_streaming.app) as server:
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            with trio.fail_after(TIMEOUT):
+                r = await client.post("/stream", content=payload)
+                assert (r.status_code, r.text) == (200, replaced)
+                assert r.headers["transfer-encoding"] == "chunked"
+                r = await client.put("/bp_stream", content=chunks(payload))
+                assert (r.status_code, r.text) == (200, replaced)
+                r = await client.post("/method_view", content=payload)
+                assert (r.status_code, r.text) == (200, payload.decode())
+                r = await client.post("/composition_view", content=chunks(payload))
+                assert (r.status_code, r.text) == (200, payload.decode())
+
+
+async def test_seed_stream_routes_refuse_other_methods() -> None:
+    async with running(request_streaming.app) as server:
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            with trio.fail_after(TIMEOUT):
+                r = await client.get("/stream")
+                assert r.status_code == 405
+                assert r.headers["allow"] == "POST"
+                assert (await client.get("/method_view")).status_code == 405
+
+
+async def test_seed_blueprint_route_is_named_after_the_blueprint() -> None:
+    assert (
+        request_streaming.app.url_for("blueprint_request_stream.bp_handler") == "/bp_stream"
+    )
+
+
+async def test_seed_response_streaming() -> None:
+    async with running(response_streaming.app) as server:
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            with trio.fail_after(TIMEOUT):
+                r = await client.get("/")
+                assert r.status_code == 200
+                assert r.text == "foo,bar"
+                assert r.headers["content-type"] == "text/csv"
+
+
+async def test_csv_from_sqlite_streams_every_row() -> None:
+    async with csv_from_sqlite.app.test_client() as client:
+        r = await client.get("/numbers.csv", params={"upto": "20000"})
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/csv; charset=utf-8"
+    lines = r.text.splitlines()
+    assert lines[0] == "n,square"
+    assert lines[1] == "1,1"
+    assert lines[-1] == f"20000,{20000 * 20000}"
+    assert len(lines) == 20001
+
+
+async def test_csv_from_sqlite_rejects_a_bad_count() -> None:
+    async with csv_from_sqlite.app.test_client() as client:
+        assert (await client.get("/numbers.csv?upto=many")).status_code == 400
+        assert (await client.get("/numbers.csv?upto=-1")).status_code == 400
+        r = await client.get("/numbers.csv?upto=0")
+        assert r.text == "n,square\n"
+
+
+async def test_cli_serves_until_sigint_then_exits_cleanly() -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "trioweb", "examples.response_streaming:app", "--port", "0"],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert process.stderr is not None
+    try:
+        with trio.fail_after(TIMEOUT):
+            log = b""
+            while not (match := re.search(rb"serving .* on (http://\S+)", log)):
+                chunk = await process.stderr.receive_some(4096)
+                assert chunk, log
+                log += chunk
+            async with httpx.AsyncClient() as client:
+                r = await client.get(match.group(1).decode() + "/")
+                assert r.text == "foo,bar"
+            process.send_signal(signal.SIGINT)
+            assert await process.wait() == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
