@@ -98,7 +98,8 @@ class _Writer:
         self.status = self.sent = 0
 
     def _response(self, status: int, headers: HeaderList) -> h11.Response:
-        if self._close:
+        # Decided as the head leaves, so a shutdown that began mid-request is honoured.
+        if self._close or self._conn.close_after_response():
             headers = [*headers, _CLOSE]
         self._no_body = self._no_body or status in (204, 304)
         self.started = True
@@ -496,7 +497,8 @@ class Connection:
                 if self._read_scope is not None:
                     self._read_scope.cancel()
 
-    def _close_after(self) -> bool:
+    def close_after_response(self) -> bool:
+        """Whether the response being sent must end the connection (keep-alive is over)."""
         config = self.config
         limit = config.KEEP_ALIVE_MAX_REQUESTS
         return (
@@ -514,7 +516,7 @@ class Connection:
                 timer.deadline = trio.current_time() + timeout
             # A buffered body that was not read (rejected early) cannot be skipped: close after.
             unread = request.stream is None and self.h11.their_state is not h11.DONE
-            writer.begin(request.method, unread or self._close_after(), timer)
+            writer.begin(request.method, unread, timer)
             request._writer = writer
             try:
                 response = await self.app.dispatch(request)

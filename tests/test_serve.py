@@ -1,0 +1,158 @@
+"""Embedding and shutdown: ``nursery.start(app.serve, ...)``, the Server, graceful stop.
+
+Network rules: see ``tests/netutil.py``.
+"""
+
+from __future__ import annotations
+
+import h11
+import httpx
+import pytest
+import trio
+import trio.testing
+
+from trioweb import App, Server
+from trioweb.request import Request
+from trioweb.response import HTTPResponse, text
+
+from .netutil import TIMEOUT, RawClient, request
+
+
+def gated_app() -> tuple[App, trio.Event, trio.Event]:
+    app = App("gated")
+    entered = trio.Event()
+    release = trio.Event()
+
+    @app.get("/")
+    async def index(req: Request) -> HTTPResponse:
+        return text("hi")
+
+    @app.get("/slow")
+    async def slow(req: Request) -> HTTPResponse:
+        entered.set()
+        await release.wait()
+        return text("finished")
+
+    return app, entered, release
+
+
+async def test_serve_reports_the_real_port_and_url() -> None:
+    app, _, _ = gated_app()
+    async with trio.open_nursery() as nursery:
+        server: Server = await nursery.start(app.serve, "127.0.0.1", 0)
+        assert server.host == "127.0.0.1"
+        assert server.port > 0
+        assert server.url == f"http://127.0.0.1:{server.port}"
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(server.url + "/")).text == "hi"
+        await server.shutdown()
+
+
+async def test_shutdown_finishes_in_flight_requests_and_refuses_new_ones() -> None:
+    app, entered, release = gated_app()
+    serve_returned = trio.Event()
+
+    async def serve(task_status: trio.TaskStatus[Server]) -> None:
+        await app.serve("127.0.0.1", 0, task_status=task_status)
+        serve_returned.set()
+
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            server: Server = await nursery.start(serve)
+            client = await RawClient.connect(server)
+            await client.send(request("GET", "/slow"), h11.EndOfMessage())
+            await entered.wait()
+            nursery.start_soon(server.shutdown)
+            await trio.testing.wait_all_tasks_blocked()
+            assert server.draining
+            with pytest.raises(OSError):
+                await trio.open_tcp_stream(server.host, server.port)
+            assert not serve_returned.is_set()
+            release.set()
+            head, body = await client.response()
+            assert (head.status_code, body) == (200, b"finished")
+            assert (b"connection", b"close") in head.headers
+            await serve_returned.wait()
+            await client.aclose()
+
+
+async def test_shutdown_closes_idle_keep_alive_connections_at_once() -> None:
+    app, _, _ = gated_app()
+    app.config.KEEP_ALIVE_TIMEOUT = 60
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            server: Server = await nursery.start(app.serve, "127.0.0.1", 0)
+            client = await RawClient.connect(server)
+            await client.send(request("GET", "/"), h11.EndOfMessage())
+            head, _ = await client.response()
+            assert head.status_code == 200
+            with trio.fail_after(1):
+                await server.shutdown()
+                assert await client.stream.receive_some(100) == b""
+            await client.aclose()
+
+
+async def test_requests_still_running_at_the_deadline_are_cancelled(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    app = App("stuck")
+    app.config.GRACEFUL_SHUTDOWN_TIMEOUT = 3
+    cancelled = trio.Event()
+    entered = trio.Event()
+
+    @app.get("/stuck")
+    async def stuck(req: Request) -> HTTPResponse:
+        entered.set()
+        try:
+            await trio.sleep_forever()
+        finally:
+            cancelled.set()
+        return text("unreachable")  # pragma: no cover
+
+    async with app.test_client() as client, trio.open_nursery() as nursery:
+
+        async def fetch() -> None:
+            with pytest.raises(httpx.RemoteProtocolError):
+                await client.get("/stuck")
+
+        nursery.start_soon(fetch)
+        await entered.wait()
+        assert client.server is not None
+        start = trio.current_time()
+        await client.server.shutdown()
+        assert 3 <= trio.current_time() - start < 4
+        assert cancelled.is_set()
+
+
+async def test_cancelling_serve_stops_everything_at_once() -> None:
+    app, entered, _ = gated_app()
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            server: Server = await nursery.start(app.serve, "127.0.0.1", 0)
+            client = await RawClient.connect(server)
+            await client.send(request("GET", "/slow"), h11.EndOfMessage())
+            await entered.wait()
+            nursery.cancel_scope.cancel()
+        assert await client.stream.receive_some(100) == b""
+        await client.aclose()
+
+
+async def test_add_task_while_serving_starts_at_once_and_is_cancelled_at_shutdown() -> None:
+    app, _, _ = gated_app()
+    started = trio.Event()
+    cancelled = trio.Event()
+
+    async def background(flag: trio.Event) -> None:
+        flag.set()
+        try:
+            await trio.sleep_forever()
+        finally:
+            cancelled.set()
+
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            server: Server = await nursery.start(app.serve, "127.0.0.1", 0)
+            app.add_task(background, started)
+            await started.wait()
+            await server.shutdown()
+            assert cancelled.is_set()
