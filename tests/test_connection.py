@@ -179,7 +179,9 @@ async def test_chunked_body_over_the_limit_gets_413() -> None:
             assert response.status_code == 413
 
 
-async def test_trickled_head_gets_408_at_the_request_timeout(autojump_clock: trio.abc.Clock) -> None:
+async def test_trickled_head_gets_408_at_the_request_timeout(
+    autojump_clock: trio.abc.Clock,
+) -> None:
     app = make_app()
     app.config.REQUEST_TIMEOUT = 5
     async with app.test_client() as client:
@@ -193,7 +195,9 @@ async def test_trickled_head_gets_408_at_the_request_timeout(autojump_clock: tri
         assert 5 <= trio.current_time() - start < 6
 
 
-async def test_idle_keep_alive_connection_is_closed_quietly(autojump_clock: trio.abc.Clock) -> None:
+async def test_idle_keep_alive_connection_is_closed_quietly(
+    autojump_clock: trio.abc.Clock,
+) -> None:
     app = make_app()
     app.config.KEEP_ALIVE_TIMEOUT = 2
     async with app.test_client() as client:

@@ -32,28 +32,30 @@ async def chunks(data: bytes, size: int = 7) -> AsyncIterator[bytes]:
 async def test_seed_request_streaming_routes() -> None:
     payload = ("0123456789" * 500).encode()
     replaced = payload.decode().replace("1", "A")
-    async with running(request_streaming.app) as server:
-        async with httpx.AsyncClient(base_url=server.url) as client:
-            with trio.fail_after(TIMEOUT):
-                r = await client.post("/stream", content=payload)
-                assert (r.status_code, r.text) == (200, replaced)
-                assert r.headers["transfer-encoding"] == "chunked"
-                r = await client.put("/bp_stream", content=chunks(payload))
-                assert (r.status_code, r.text) == (200, replaced)
-                r = await client.post("/method_view", content=payload)
-                assert (r.status_code, r.text) == (200, payload.decode())
-                r = await client.post("/composition_view", content=chunks(payload))
-                assert (r.status_code, r.text) == (200, payload.decode())
+    async with running(request_streaming.app) as server, httpx.AsyncClient(
+        base_url=server.url
+    ) as client:
+        with trio.fail_after(TIMEOUT):
+            r = await client.post("/stream", content=payload)
+            assert (r.status_code, r.text) == (200, replaced)
+            assert r.headers["transfer-encoding"] == "chunked"
+            r = await client.put("/bp_stream", content=chunks(payload))
+            assert (r.status_code, r.text) == (200, replaced)
+            r = await client.post("/method_view", content=payload)
+            assert (r.status_code, r.text) == (200, payload.decode())
+            r = await client.post("/composition_view", content=chunks(payload))
+            assert (r.status_code, r.text) == (200, payload.decode())
 
 
 async def test_seed_stream_routes_refuse_other_methods() -> None:
-    async with running(request_streaming.app) as server:
-        async with httpx.AsyncClient(base_url=server.url) as client:
-            with trio.fail_after(TIMEOUT):
-                r = await client.get("/stream")
-                assert r.status_code == 405
-                assert r.headers["allow"] == "POST"
-                assert (await client.get("/method_view")).status_code == 405
+    async with running(request_streaming.app) as server, httpx.AsyncClient(
+        base_url=server.url
+    ) as client:
+        with trio.fail_after(TIMEOUT):
+            r = await client.get("/stream")
+            assert r.status_code == 405
+            assert r.headers["allow"] == "POST"
+            assert (await client.get("/method_view")).status_code == 405
 
 
 async def test_seed_blueprint_route_is_named_after_the_blueprint() -> None:
@@ -63,13 +65,14 @@ async def test_seed_blueprint_route_is_named_after_the_blueprint() -> None:
 
 
 async def test_seed_response_streaming() -> None:
-    async with running(response_streaming.app) as server:
-        async with httpx.AsyncClient(base_url=server.url) as client:
-            with trio.fail_after(TIMEOUT):
-                r = await client.get("/")
-                assert r.status_code == 200
-                assert r.text == "foo,bar"
-                assert r.headers["content-type"] == "text/csv"
+    async with running(response_streaming.app) as server, httpx.AsyncClient(
+        base_url=server.url
+    ) as client:
+        with trio.fail_after(TIMEOUT):
+            r = await client.get("/")
+            assert r.status_code == 200
+            assert r.text == "foo,bar"
+            assert r.headers["content-type"] == "text/csv"
 
 
 async def test_csv_from_sqlite_streams_every_row() -> None:

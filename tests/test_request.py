@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 import trio
 
 from trioweb import App, Request
@@ -135,6 +136,14 @@ async def test_cookies_are_parsed_from_the_cookie_header() -> None:
     }
 
 
+async def test_a_malformed_cookie_pair_spoils_only_itself() -> None:
+    async def handler(request: Request) -> HTTPResponse:
+        return json(request.cookies)
+
+    header = "a=1; bare; bad cookie; ;; =nameless; token=abc==; a=second"
+    assert await seen_by(handler, headers={"Cookie": header}) == {"a": "1", "token": "abc=="}
+
+
 async def test_no_cookie_header_gives_no_cookies() -> None:
     async def handler(request: Request) -> HTTPResponse:
         return json(request.cookies)
@@ -155,13 +164,13 @@ async def test_url_host_scheme_ip_and_port() -> None:
         )
 
     # The test client connects through memory: a loopback peer with no real port.
-    assert await seen_by(handler, path="/where?x=1") == {
+    assert await seen_by(handler, path="/where?x=1", uri="/where") == {
         "url": "http://testserver/where?x=1",
         "host": "testserver",
         "scheme": "http",
         "ip": "127.0.0.1",
         "port": 0,
-    } | {"url": "http://testserver/where?x=1"}
+    }
 
 
 async def test_host_keeps_the_port_the_client_sent() -> None:
@@ -279,10 +288,10 @@ async def test_form_of_another_content_type_is_empty() -> None:
 async def test_buffered_route_has_no_stream_and_the_whole_body() -> None:
     async def handler(request: Request) -> HTTPResponse:
         body = await request.receive_body()
-        return json({"stream": request.stream is None, "body": request.body.decode(), "rb": body.decode()})
+        return json({"stream": request.stream, "body": request.body.decode(), "rb": body.decode()})
 
     assert await seen_by(handler, "POST", content=chunks(b"ab", b"cd")) == {
-        "stream": True,
+        "stream": None,
         "body": "abcd",
         "rb": "abcd",
     }
@@ -381,9 +390,8 @@ async def test_stream_supports_async_for() -> None:
     async def handler(request: Request) -> HTTPResponse:
         assert request.stream is not None
         received = [chunk async for chunk in request.stream]
-        return json({"body": b"".join(received).decode(), "all_bytes": all(
-            isinstance(chunk, bytes) for chunk in received
-        )})
+        all_bytes = all(isinstance(chunk, bytes) for chunk in received)
+        return json({"body": b"".join(received).decode(), "all_bytes": all_bytes})
 
     async with streaming_app(handler).test_client() as client:
         response = await client.post("/up", content=chunks(b"a" * 10, b"b" * 10))
@@ -427,6 +435,35 @@ async def test_content_length_upload_streams() -> None:
     assert response.json() == {"te": None, "cl": "100000", "body_before": "", "ok": True}
 
 
+@pytest.mark.parametrize(
+    ("headers", "framing"),
+    [({}, "chunked"), ({"Content-Length": "12"}, "content-length")],
+)
+async def test_handler_reads_the_first_chunk_before_the_upload_finishes(
+    headers: dict[str, str], framing: str
+) -> None:
+    first_chunk_seen = trio.Event()
+
+    async def handler(request: Request) -> HTTPResponse:
+        assert request.stream is not None
+        first = await request.stream.receive()
+        first_chunk_seen.set()
+        rest = b"".join([chunk async for chunk in request.stream])
+        used = "chunked" if "transfer-encoding" in request.headers else "content-length"
+        return text(f"{used}: {first.decode()} then {rest.decode()}")
+
+    async def upload() -> AsyncIterator[bytes]:
+        yield b"first"
+        # Only the handler, already running while the upload is half sent, can set this.
+        await first_chunk_seen.wait()
+        yield b" second"
+
+    with trio.fail_after(5):
+        async with streaming_app(handler).test_client() as client:
+            response = await client.post("/up", content=upload(), headers=headers)
+    assert response.text == f"{framing}: first then  second"
+
+
 async def test_streaming_handler_can_echo_the_body_as_it_arrives() -> None:
     async def handler(request: Request) -> None:
         assert request.stream is not None
@@ -439,3 +476,21 @@ async def test_streaming_handler_can_echo_the_body_as_it_arrives() -> None:
         response = await client.post("/up", content=chunks(b"abc", b"def"))
     assert response.status_code == 200
     assert response.content == b"ABCDEF"
+
+
+async def test_connection_stays_usable_after_a_handler_ignores_a_streamed_body() -> None:
+    async def refuse(request: Request) -> HTTPResponse:
+        return text("not reading that", 401)
+
+    app = streaming_app(refuse)
+
+    @app.get("/")
+    async def index(request: Request) -> HTTPResponse:
+        return text("index")
+
+    with trio.fail_after(5):
+        async with app.test_client() as client:
+            refused = await client.post("/up", content=chunks(b"ignored"))
+            after = await client.get("/")
+    assert (refused.status_code, refused.text) == (401, "not reading that")
+    assert (after.status_code, after.text) == (200, "index")

@@ -65,7 +65,7 @@ async def test_shutdown_finishes_in_flight_requests_and_refuses_new_ones() -> No
             nursery.start_soon(server.shutdown)
             await trio.testing.wait_all_tasks_blocked()
             assert server.draining
-            with pytest.raises(OSError):
+            with pytest.raises(OSError, match="connect"):
                 await trio.open_tcp_stream(server.host, server.port)
             assert not serve_returned.is_set()
             release.set()

@@ -168,6 +168,18 @@ async def test_method_view_receives_path_params_as_keyword_arguments() -> None:
     assert response.json() == {"user_id": 42, "slug": "hello-world", "type": "int"}
 
 
+async def test_view_route_is_named_after_the_view_class() -> None:
+    class ProfileView(HTTPMethodView):
+        async def get(self, request: Request, user: str) -> HTTPResponse:
+            return text(request.app.url_for("ProfileView", user=user, tab="info"))
+
+    app = App()
+    app.add_route(ProfileView.as_view(), "/profile/<user:alpha>")
+    async with app.test_client() as client:
+        response = await client.get("/profile/ada")
+    assert response.text == "/profile/ada?tab=info"
+
+
 async def test_stream_decorated_method_reads_the_body_through_request_stream() -> None:
     class UploadView(HTTPMethodView):
         @stream_decorator

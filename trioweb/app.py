@@ -135,10 +135,11 @@ class App(RouteRegistrar):
         for spec in blueprint.route_specs(prefix):
             self._register(spec)
 
-    def url_for(self, name: str, *, _anchor: str | None = None, **params: Any) -> str:
+    def url_for(self, name: str, /, *, _anchor: str | None = None, **params: Any) -> str:
         """The path of the route called ``name``; parameters it does not use form the query.
 
         Example: ``app.url_for("user", id=3, tab="posts")`` -> ``"/user/3?tab=posts"``.
+        ``name`` is positional-only, so a route parameter may be called ``name`` too.
 
         Raises:
             URLBuildError: no route has that name, or a path parameter is missing or misfits.

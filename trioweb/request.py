@@ -6,7 +6,6 @@ import json as jsonlib
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
@@ -216,14 +215,22 @@ class Request:
 
     @property
     def cookies(self) -> dict[str, str]:
-        """Cookies sent in the ``Cookie`` header; a malformed header gives what could be read."""
-        jar: SimpleCookie = SimpleCookie()
+        """Cookies sent in the ``Cookie`` header; the first of a repeated name wins.
+
+        A malformed pair is skipped alone (``http.cookies.SimpleCookie`` drops every cookie
+        after one it cannot parse, and browsers do send bare names).
+        """
+        cookies: dict[str, str] = {}
         for header in self.headers.getall("cookie"):
-            try:
-                jar.load(header)
-            except Exception:
-                continue
-        return {key: morsel.value for key, morsel in jar.items()}
+            for pair in header.split(";"):
+                name, sep, value = pair.partition("=")
+                name, value = name.strip(), value.strip()
+                if not sep or not name:
+                    continue
+                if len(value) >= 2 and value[0] == value[-1] == '"':
+                    value = value[1:-1]
+                cookies.setdefault(name, value)
+        return cookies
 
     # -- the body ------------------------------------------------------------------------------
 

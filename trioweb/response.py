@@ -9,9 +9,13 @@ waiting while the client is not reading.
 from __future__ import annotations
 
 import json as jsonlib
+import mimetypes
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import quote
+
+import trio
 
 __all__ = [
     "BaseHTTPResponse",
@@ -20,6 +24,8 @@ __all__ = [
     "StreamingFunction",
     "StreamingHTTPResponse",
     "empty",
+    "file",
+    "file_stream",
     "html",
     "json",
     "raw",
@@ -80,6 +86,9 @@ class BaseHTTPResponse:
         status: The HTTP status code.
         headers: Response headers; names are case-insensitive on the wire.
         content_type: Sent as ``Content-Type`` unless ``headers`` already has one.
+
+    Raises:
+        ValueError: ``status`` is not a final status (1xx are interim, sent by the server).
     """
 
     __slots__ = ("content_type", "headers", "status")
@@ -90,8 +99,9 @@ class BaseHTTPResponse:
         headers: Mapping[str, str] | None = None,
         content_type: str | None = None,
     ) -> None:
-        if not 100 <= status <= 999:
-            raise ValueError(f"status must be a three-digit HTTP status, got {status!r}")
+        # 1xx are interim responses only the server sends; h11 cannot send one as the answer.
+        if not 200 <= status <= 999:
+            raise ValueError(f"status must be a final HTTP status (200-999), got {status!r}")
         self.status = status
         self.headers: dict[str, str] = dict(headers) if headers else {}
         self.content_type = content_type
@@ -298,3 +308,76 @@ def stream(
     ``streaming_fn`` returns.
     """
     return StreamingHTTPResponse(streaming_fn, status, headers, content_type)
+
+
+def _file_headers(
+    location: str | os.PathLike[str], filename: str | None, headers: Mapping[str, str] | None
+) -> dict[str, str]:
+    result = dict(headers or {})
+    if filename is not None:
+        result["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return result
+
+
+def _guess_type(location: str | os.PathLike[str], mime_type: str | None) -> str:
+    if mime_type is not None:
+        return mime_type
+    guessed = mimetypes.guess_type(os.fspath(location))[0] or "application/octet-stream"
+    return guessed + "; charset=utf-8" if guessed.startswith("text/") else guessed
+
+
+async def file(
+    location: str | os.PathLike[str],
+    status: int = 200,
+    mime_type: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    filename: str | None = None,
+) -> HTTPResponse:
+    """A response with the whole file at ``location`` read into memory (trio's async file API).
+
+    The content type is guessed from the name unless ``mime_type`` is given; ``filename``
+    makes the client save it (``Content-Disposition: attachment``). For large files use
+    `file_stream`.
+
+    Raises:
+        FileNotFoundError: nothing is at ``location``.
+    """
+    body = await trio.Path(location).read_bytes()
+    return HTTPResponse(
+        body, status, _file_headers(location, filename, headers), _guess_type(location, mime_type)
+    )
+
+
+async def file_stream(
+    location: str | os.PathLike[str],
+    status: int = 200,
+    chunk_size: int = 64 * 1024,
+    mime_type: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    filename: str | None = None,
+) -> StreamingHTTPResponse:
+    """A response that sends the file at ``location`` in ``chunk_size`` pieces.
+
+    Memory use stays at one chunk however large the file; each piece waits for the client.
+    ``Content-Length`` is the file's size when the response is built.
+
+    Raises:
+        FileNotFoundError: nothing is at ``location``.
+        ValueError: ``chunk_size`` is not positive.
+    """
+    if chunk_size <= 0:
+        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+    size = (await trio.Path(location).stat()).st_size
+    all_headers = {"Content-Length": str(size), **_file_headers(location, filename, headers)}
+
+    async def send_file(response: StreamingHTTPResponse) -> None:
+        async with await trio.open_file(location, "rb") as handle:
+            remaining = size
+            while remaining > 0:
+                chunk = await handle.read(min(chunk_size, remaining))
+                if not chunk:
+                    break  # the file shrank; the connection will close on the short body
+                remaining -= len(chunk)
+                await response.write(chunk)
+
+    return StreamingHTTPResponse(send_file, status, all_headers, _guess_type(location, mime_type))

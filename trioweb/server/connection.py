@@ -84,30 +84,34 @@ class _Writer:
         self.started = False
         self.finished = False
         self._no_body = False
-        self._close = False
         self._timeout: trio.CancelScope | None = None
         self.status = 0
         self.sent = 0
 
-    def begin(self, method: str, close: bool, timeout: trio.CancelScope | None) -> None:
-        """Reset for a new request; ``close`` asks h11 to end the connection after it."""
+    def begin(self, method: str, timeout: trio.CancelScope | None) -> None:
+        """Reset for a new request; ``timeout`` is relaxed once the head has gone out."""
         self.started = self.finished = False
         self._no_body = method == "HEAD"
-        self._close = close
         self._timeout = timeout
         self.status = self.sent = 0
 
     def _response(self, status: int, headers: HeaderList) -> h11.Response:
-        # Decided as the head leaves, so a shutdown that began mid-request is honoured.
-        if self._close or self._conn.close_after_response():
+        # Decided as the head leaves, so a shutdown that began mid-request is honoured. A
+        # request body that has not fully arrived cannot be skipped to reach the next request.
+        if self._h11.their_state is not h11.DONE or self._conn.close_after_response():
             headers = [*headers, _CLOSE]
+        # Built (and so validated by h11) before anything counts as sent: a bad header value
+        # is still answered with a 500.
+        response = h11.Response(
+            status_code=status, headers=headers, reason=_REASONS.get(status, b"")
+        )
         self._no_body = self._no_body or status in (204, 304)
         self.started = True
         self.status = status
         if self._timeout is not None:
             # RESPONSE_TIMEOUT bounds the wait for the head; the body may take as long as it needs.
             self._timeout.deadline = math.inf
-        return h11.Response(status_code=status, headers=headers, reason=_REASONS.get(status, b""))
+        return response
 
     async def send_head(self, status: int, headers: HeaderList) -> None:
         if self.started:
@@ -457,7 +461,7 @@ class Connection:
         with trio.CancelScope(shield=True):
             await cycle.done.wait()
         if error is not None and not self.writer.started:
-            self.writer.begin(cycle.request.method, True, None)
+            self.writer.begin(cycle.request.method, None)
             await self._send_error(cycle.request, error)
 
     def _start(self, cycle: _Cycle) -> None:
@@ -514,9 +518,7 @@ class Connection:
         with trio.CancelScope() as timer:
             if timeout is not None:
                 timer.deadline = trio.current_time() + timeout
-            # A buffered body that was not read (rejected early) cannot be skipped: close after.
-            unread = request.stream is None and self.h11.their_state is not h11.DONE
-            writer.begin(request.method, unread, timer)
+            writer.begin(request.method, timer)
             request._writer = writer
             try:
                 response = await self.app.dispatch(request)
@@ -561,7 +563,7 @@ class Connection:
         """Answer a request that could not be parsed, then close."""
         if self.h11.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
             return
-        self.writer.begin("GET", True, None)
+        self.writer.begin("GET", None)
         await self._send_error(None, exc)
 
     def _log_access(self, request: Request) -> None:

@@ -1,0 +1,394 @@
+"""Responses as the client sees them: status, headers, body and framing.
+
+Handlers build responses with the helpers of `trioweb.response` (or write through
+``request.respond()``); every test reads them back through ``app.test_client()``, over the real
+h11 connection code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from trioweb import App, Request
+from trioweb.response import (
+    HTTPResponse,
+    StreamingHTTPResponse,
+    empty,
+    html,
+    json,
+    raw,
+    redirect,
+    stream,
+    text,
+)
+
+
+async def fetch(make_response: Callable[[], Any], method: str = "GET") -> httpx.Response:
+    """Serve ``make_response()`` at ``GET /`` and request it with ``method``."""
+    app = App()
+
+    @app.get("/")
+    async def handler(request: Request) -> Any:
+        return make_response()
+
+    async with app.test_client() as client:
+        return await client.request(method, "/")
+
+
+# --- the helpers --------------------------------------------------------------------------------
+
+
+async def test_text_is_utf8_plain_text_with_content_length() -> None:
+    response = await fetch(lambda: text("héllo"))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.headers["content-length"] == "6"
+    assert "transfer-encoding" not in response.headers
+    assert response.content == "héllo".encode()
+
+
+async def test_text_status_and_headers() -> None:
+    response = await fetch(lambda: text("made", 201, {"X-Thing": "1"}))
+    assert response.status_code == 201
+    assert response.headers["x-thing"] == "1"
+    assert response.text == "made"
+
+
+async def test_content_type_in_headers_wins_over_the_helpers_default() -> None:
+    response = await fetch(lambda: text("x", headers={"Content-Type": "text/x-custom"}))
+    assert response.headers.get_list("content-type") == ["text/x-custom"]
+
+
+async def test_html_is_utf8_html() -> None:
+    response = await fetch(lambda: html("<p>ça</p>"))
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.text == "<p>ça</p>"
+
+
+async def test_json_is_compact_and_keeps_non_ascii_unescaped() -> None:
+    response = await fetch(lambda: json({"name": "Zoë", "ids": [1, 2], "ok": True}))
+    assert response.headers["content-type"] == "application/json"
+    assert response.content == '{"name":"Zoë","ids":[1,2],"ok":true}'.encode()
+    assert response.headers["content-length"] == str(len(response.content))
+
+
+async def test_json_status_headers_and_custom_dumps() -> None:
+    def dumps(body: Any, **kwargs: Any) -> str:
+        return f"custom:{body!r}"
+
+    response = await fetch(lambda: json([1], 202, {"X-J": "y"}, dumps=dumps))
+    assert response.status_code == 202
+    assert response.headers["x-j"] == "y"
+    assert response.text == "custom:[1]"
+
+
+async def test_json_passes_keyword_arguments_to_dumps() -> None:
+    response = await fetch(lambda: json({"b": 1, "a": 2}, sort_keys=True))
+    assert response.text == '{"a":2,"b":1}'
+
+
+async def test_raw_sends_bytes_as_they_are() -> None:
+    payload = bytes(range(256))
+    response = await fetch(lambda: raw(payload))
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert response.content == payload
+
+
+async def test_raw_with_its_own_content_type() -> None:
+    response = await fetch(lambda: raw(b"\x89PNG", content_type="image/png"))
+    assert response.headers["content-type"] == "image/png"
+    assert response.content == b"\x89PNG"
+
+
+async def test_empty_is_204_without_body_or_content_type() -> None:
+    response = await fetch(empty)
+    assert response.status_code == 204
+    assert response.content == b""
+    assert "content-type" not in response.headers
+    assert "content-length" not in response.headers
+
+
+async def test_empty_with_another_status_sends_content_length_zero() -> None:
+    response = await fetch(lambda: empty(status=202, headers={"X-E": "1"}))
+    assert response.status_code == 202
+    assert response.headers["content-length"] == "0"
+    assert response.headers["x-e"] == "1"
+    assert response.content == b""
+
+
+async def test_redirect_sets_location_and_302() -> None:
+    response = await fetch(lambda: redirect("/login?next=/home"))
+    assert response.status_code == 302
+    assert response.headers["location"] == "/login?next=/home"
+    assert response.headers["content-length"] == "0"
+    assert response.content == b""
+
+
+async def test_redirect_with_another_status_and_headers() -> None:
+    response = await fetch(lambda: redirect("https://example.com/", 301, {"X-R": "1"}))
+    assert response.status_code == 301
+    assert response.headers["location"] == "https://example.com/"
+    assert response.headers["x-r"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("target", "location"),
+    [
+        ("/a b/ü", "/a%20b/%C3%BC"),
+        ("/search?q=a b&lang=é", "/search?q=a%20b&lang=%C3%A9"),
+        ("/already%20quoted", "/already%20quoted"),
+        ("/x\r\nSet-Cookie: evil=1", "/x%0D%0ASet-Cookie:%20evil=1"),
+        (
+            "https://user@example.com:8443/p;a?b=c#frag",
+            "https://user@example.com:8443/p;a?b=c#frag",
+        ),
+    ],
+)
+async def test_redirect_percent_encodes_the_location(target: str, location: str) -> None:
+    response = await fetch(lambda: redirect(target))
+    assert response.headers["location"] == location
+    assert "set-cookie" not in response.headers
+
+
+# --- streaming responses -----------------------------------------------------------------------
+
+
+async def test_stream_is_chunked_by_default() -> None:
+    async def write(response: StreamingHTTPResponse) -> None:
+        await response.write("foo,")
+        await response.write(b"bar")
+
+    response = await fetch(lambda: stream(write, content_type="text/csv"))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/csv"
+    assert response.headers["transfer-encoding"] == "chunked"
+    assert "content-length" not in response.headers
+    assert response.text == "foo,bar"
+
+
+async def test_stream_with_content_length_is_not_chunked() -> None:
+    async def write(response: StreamingHTTPResponse) -> None:
+        await response.write("abc")
+        await response.write("def")
+
+    response = await fetch(lambda: stream(write, headers={"Content-Length": "6"}))
+    assert response.headers["content-length"] == "6"
+    assert "transfer-encoding" not in response.headers
+    assert response.text == "abcdef"
+
+
+async def test_stream_status_headers_and_default_content_type() -> None:
+    async def write(response: StreamingHTTPResponse) -> None:
+        await response.write("")  # empty writes send nothing
+        await response.write("x")
+
+    response = await fetch(lambda: stream(write, 201, {"X-S": "1"}))
+    assert response.status_code == 201
+    assert response.headers["x-s"] == "1"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.text == "x"
+
+
+async def test_stream_is_read_by_the_client_piece_by_piece() -> None:
+    async def write(response: StreamingHTTPResponse) -> None:
+        for i in range(5):
+            await response.write(f"line {i}\n")
+
+    app = App()
+
+    @app.get("/")
+    async def handler(request: Request) -> StreamingHTTPResponse:
+        return stream(write)
+
+    async with app.test_client() as client, client.stream("GET", "/") as response:
+        lines = [line async for line in response.aiter_lines()]
+    assert lines == [f"line {i}" for i in range(5)]
+
+
+async def test_large_body_arrives_whole() -> None:
+    payload = b"0123456789abcdef" * 100_000  # 1.6 MB: sent in several writes
+    response = await fetch(lambda: raw(payload))
+    assert response.headers["content-length"] == str(len(payload))
+    assert response.content == payload
+
+
+# --- request.respond() ------------------------------------------------------------------------
+
+
+async def test_respond_sends_head_then_pieces() -> None:
+    app = App()
+
+    @app.get("/")
+    async def handler(request: Request) -> None:
+        response = await request.respond(201, {"X-Live": "yes"}, "text/csv")
+        await response.send("a,b\n")
+        await response.send(b"1,2\n")
+        await response.eof()
+
+    async with app.test_client() as client:
+        response = await client.get("/")
+    assert response.status_code == 201
+    assert response.headers["x-live"] == "yes"
+    assert response.headers["content-type"] == "text/csv"
+    assert response.headers["transfer-encoding"] == "chunked"
+    assert response.text == "a,b\n1,2\n"
+
+
+async def test_respond_is_ended_for_the_handler_that_returns() -> None:
+    app = App()
+
+    @app.get("/")
+    async def handler(request: Request) -> StreamingHTTPResponse:
+        response = await request.respond()
+        await response.send("no eof needed")
+        return response
+
+    async with app.test_client() as client:
+        first = await client.get("/")
+        second = await client.get("/")
+    assert first.text == "no eof needed"
+    assert second.text == "no eof needed"
+
+
+async def test_respond_twice_raises_runtime_error() -> None:
+    app = App()
+
+    @app.get("/")
+    async def handler(request: Request) -> None:
+        response = await request.respond()
+        try:
+            await request.respond()
+        except RuntimeError as exc:
+            await response.send(str(exc))
+
+    async with app.test_client() as client:
+        response = await client.get("/")
+    assert response.text == "a response was already started for this request"
+
+
+async def test_sending_after_eof_raises_runtime_error() -> None:
+    app = App()
+    errors: list[str] = []
+
+    @app.get("/")
+    async def handler(request: Request) -> None:
+        response = await request.respond()
+        await response.send("done")
+        await response.eof()
+        await response.eof()  # a second eof is harmless
+        try:
+            await response.send("more")
+        except RuntimeError as exc:
+            errors.append(str(exc))
+        errors.append(f"ended={response.ended}")
+
+    async with app.test_client() as client:
+        response = await client.get("/")
+    assert response.status_code == 200
+    assert response.text == "done"
+    assert errors == ["this response has not been started, or it has ended", "ended=True"]
+
+
+# --- bodiless responses -----------------------------------------------------------------------
+
+
+async def test_head_gets_no_body_but_keeps_content_length() -> None:
+    response = await fetch(lambda: text("twelve bytes"), method="HEAD")
+    assert response.status_code == 200
+    assert response.headers["content-length"] == "12"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.content == b""
+
+
+async def test_head_of_a_stream_with_content_length_gets_no_body() -> None:
+    async def write(response: StreamingHTTPResponse) -> None:
+        await response.write("abc")
+
+    response = await fetch(lambda: stream(write, headers={"Content-Length": "3"}), "HEAD")
+    assert response.headers["content-length"] == "3"
+    assert response.content == b""
+
+
+async def test_keep_alive_continues_after_a_head_response() -> None:
+    app = App()
+
+    @app.get("/")
+    async def handler(request: Request) -> HTTPResponse:
+        return text("body")
+
+    async with app.test_client() as client:
+        head = await client.head("/")
+        get = await client.get("/")
+    assert head.content == b""
+    assert get.text == "body"
+
+
+@pytest.mark.parametrize("status", [204, 304])
+async def test_204_and_304_carry_no_body(status: int) -> None:
+    response = await fetch(lambda: text("must not be sent", status))
+    assert response.status_code == status
+    assert response.content == b""
+    assert "content-length" not in response.headers
+
+
+async def test_bodiless_status_keeps_the_connection_usable() -> None:
+    app = App()
+
+    @app.get("/nothing")
+    async def nothing(request: Request) -> HTTPResponse:
+        return text("dropped", 204)
+
+    @app.get("/something")
+    async def something(request: Request) -> HTTPResponse:
+        return text("kept")
+
+    async with app.test_client() as client:
+        first = await client.get("/nothing")
+        second = await client.get("/something")
+    assert (first.status_code, first.content) == (204, b"")
+    assert (second.status_code, second.text) == (200, "kept")
+
+
+# --- mistakes -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("returned", "type_name"), [("a string", "str"), (None, "NoneType"), ({"a": 1}, "dict")]
+)
+async def test_handler_returning_a_non_response_gives_500(returned: object, type_name: str) -> None:
+    response = await fetch(lambda: returned)
+    assert response.status_code == 500
+    assert response.text == f"500 handler 'handler' returned {type_name}, not a response\n"
+
+
+def test_text_rejects_bytes() -> None:
+    with pytest.raises(TypeError, match=r"text\(\) takes a str body, not bytes; use raw\(\)"):
+        text(b"bytes")  # type: ignore[arg-type]
+
+
+def test_response_body_must_be_str_or_bytes() -> None:
+    with pytest.raises(TypeError, match="response body must be str or bytes, not int"):
+        HTTPResponse(42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("status", [0, 99, 100, 101, 199, 1000])
+def test_invalid_status_raises_value_error(status: int) -> None:
+    with pytest.raises(
+        ValueError, match=rf"status must be a final HTTP status \(200-999\), got {status}"
+    ):
+        text("x", status)
+
+
+async def test_invalid_status_in_a_handler_gives_500() -> None:
+    response = await fetch(lambda: text("x", 42))
+    assert response.status_code == 500
+    assert response.text == "500 Internal Server Error\n"
+
+
+async def test_invalid_header_value_gives_500() -> None:
+    response = await fetch(lambda: text("x", headers={"X-Bad": "a\r\nInjected: 1"}))
+    assert response.status_code == 500
