@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import trio
 
-from trioweb import App, Request
+from trioweb import App, Blueprint, Request
 from trioweb.exceptions import BadRequest, HTTPException, NotFound, URLBuildError
 from trioweb.response import BaseHTTPResponse, HTTPResponse, html, json, text
 
@@ -619,3 +619,32 @@ async def test_add_task_while_serving_starts_at_once() -> None:
             response = await client.get("/")
             await ran.wait()
     assert response.text == "scheduled"
+
+
+async def test_an_error_handler_returning_a_non_response_gives_a_plain_500() -> None:
+    app = App("bad-error-handler")
+
+    @app.exception(NotFound)
+    async def not_a_response(request: Request, exc: BaseException) -> object:
+        return "oops"
+
+    async with app.test_client() as client:
+        response = await client.get("/missing")
+    assert response.status_code == 500
+    assert response.text == "500 Internal Server Error\n"
+
+
+def test_a_group_with_a_clashing_name_registers_nothing() -> None:
+    app = App("clash")
+    taken = Blueprint("taken")
+    app.blueprint(taken)
+    fresh = Blueprint("fresh")
+
+    @fresh.get("/fresh")
+    async def fresh_route(request: Request) -> HTTPResponse:
+        return text("fresh")
+
+    with pytest.raises(ValueError, match="a blueprint named 'taken' is already registered"):
+        app.blueprint(Blueprint.group(fresh, Blueprint("taken")))
+    assert "fresh" not in app.blueprints
+    assert [route.name for route in app.router.routes] == []

@@ -120,3 +120,12 @@ async def test_cli_serves_until_sigint_then_exits_cleanly() -> None:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_readme_hello_example() -> None:
+    from examples import hello
+
+    async with hello.app.test_client() as client:
+        assert (await client.get("/")).text == "Hello, world"
+        r = await client.post("/upper", content=chunks(b"make me loud"))
+        assert r.text == "MAKE ME LOUD"

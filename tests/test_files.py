@@ -10,7 +10,6 @@ from trioweb import App
 from trioweb.request import Request
 from trioweb.response import HTTPResponse, StreamingHTTPResponse, file, file_stream
 
-
 CONTENT = b"line\n" * 50_000
 
 

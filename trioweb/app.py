@@ -123,17 +123,18 @@ class App(RouteRegistrar):
             ValueError: a blueprint with the same name is already registered.
         """
         if isinstance(blueprint, BlueprintGroup):
-            for bp, prefix in blueprint.flatten(url_prefix):
-                self._add_blueprint(bp, prefix)
+            entries = list(blueprint.flatten(url_prefix))
         else:
-            self._add_blueprint(blueprint, url_prefix)
-
-    def _add_blueprint(self, blueprint: Blueprint, prefix: str | None) -> None:
-        if blueprint.name in self.blueprints:
-            raise ValueError(f"a blueprint named {blueprint.name!r} is already registered")
-        self.blueprints[blueprint.name] = blueprint
-        for spec in blueprint.route_specs(prefix):
-            self._register(spec)
+            entries = [(blueprint, url_prefix)]
+        # Check every name first, so a clash leaves the app as it was.
+        names = [bp.name for bp, _ in entries]
+        for name in names:
+            if name in self.blueprints or names.count(name) > 1:
+                raise ValueError(f"a blueprint named {name!r} is already registered")
+        for bp, prefix in entries:
+            self.blueprints[bp.name] = bp
+            for spec in bp.route_specs(prefix):
+                self._register(spec)
 
     def url_for(self, name: str, /, *, _anchor: str | None = None, **params: Any) -> str:
         """The path of the route called ``name``; parameters it does not use form the query.
@@ -294,10 +295,17 @@ class App(RouteRegistrar):
             handler = self.error_handlers.get(exc_type)
             if handler is not None:
                 try:
-                    return await handler(request, exc)
+                    response = await handler(request, exc)
                 except Exception:
                     logger.exception("error handler for %s failed", type(exc).__name__)
-                    return text("Internal Server Error", 500)
+                    return text("500 Internal Server Error\n", 500)
+                if isinstance(response, BaseHTTPResponse):
+                    return response
+                logger.error(
+                    "error handler for %s returned %s, not a response",
+                    type(exc).__name__, type(response).__name__,
+                )
+                return text("500 Internal Server Error\n", 500)
         return self.error_response(exc)
 
     def error_response(self, exc: BaseException) -> HTTPResponse:
