@@ -256,7 +256,7 @@ class App(RouteRegistrar):
         what must not become a response: cancellation, and errors after the response started.
         """
         try:
-            response = await self._run_handler(request)
+            response = (await self._run_handler(request)).for_request(request)
             for middleware in self.response_middleware:
                 replaced = await _maybe_await(middleware(request, response))
                 if isinstance(replaced, BaseHTTPResponse):

@@ -12,10 +12,13 @@ import json as jsonlib
 import mimetypes
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 import trio
+
+if TYPE_CHECKING:
+    from .request import Request
 
 __all__ = [
     "BaseHTTPResponse",
@@ -105,6 +108,14 @@ class BaseHTTPResponse:
         self.status = status
         self.headers: dict[str, str] = dict(headers) if headers else {}
         self.content_type = content_type
+
+    def for_request(self, request: Request) -> BaseHTTPResponse:
+        """The response to actually send for ``request``; by default this one.
+
+        The app calls it once, after the handler and before response middleware. A file
+        response overrides it to answer conditional (304) and range (206/416) requests.
+        """
+        return self
 
     def encoded_headers(self) -> HeaderList:
         """The headers as the byte pairs the writer sends, ``Content-Type`` included."""
