@@ -7,9 +7,7 @@ talks to the app only through `match` and `dispatch`.
 
 from __future__ import annotations
 
-import inspect
 import logging
-import traceback
 from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -17,10 +15,12 @@ from urllib.parse import urlencode
 
 import trio
 
-from .blueprints import Blueprint, BlueprintGroup
+from .blueprints import Blueprint, BlueprintGroup, join_paths
 from .config import Config
+from .errorpages import choose_format, render_error
 from .exceptions import ClientDisconnected, HTTPException, NotFound, ServerError, URLBuildError
-from .registrar import RouteRegistrar, RouteSpec
+from .middleware import ErrorHandlers, MiddlewareStack
+from .registrar import MiddlewareSpec, RouteRegistrar, RouteSpec
 from .request import Request
 from .response import BaseHTTPResponse, HTTPResponse, text
 from .router import Route, Router
@@ -41,13 +41,6 @@ Listener = Callable[["App"], Awaitable[None]]
 ListenerEvent = Literal[
     "before_server_start", "after_server_start", "before_server_stop", "after_server_stop"
 ]
-RequestMiddleware = Callable[[Request], Any]
-ResponseMiddleware = Callable[[Request, BaseHTTPResponse], Any]
-ErrorHandler = Callable[[Request, BaseException], Awaitable[BaseHTTPResponse]]
-
-
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
 
 
 class App(RouteRegistrar):
@@ -60,16 +53,30 @@ class App(RouteRegistrar):
     Args:
         name: A label for logs and the CLI; defaults to ``"trioweb"``.
         config: Settings; defaults to `Config` with its documented defaults.
+        env_prefix: Environment variables with this prefix set config values at start-up
+            (``TRIOWEB_REQUEST_MAX_SIZE=1000``); ``None`` reads none.
+        strict_slashes: Default for routes: when true, ``/a`` and ``/a/`` differ.
     """
 
-    def __init__(self, name: str = "trioweb", *, config: Config | None = None) -> None:
+    def __init__(
+        self,
+        name: str = "trioweb",
+        *,
+        config: Config | None = None,
+        env_prefix: str | None = "TRIOWEB_",
+        strict_slashes: bool = False,
+    ) -> None:
         self.name = name
         self.config = config if config is not None else Config()
+        if env_prefix:
+            self.config.load_environment(env_prefix)
+        self.strict_slashes = strict_slashes
         self.router = Router()
         self.ctx = SimpleNamespace()
-        self.request_middleware: list[RequestMiddleware] = []
-        self.response_middleware: list[ResponseMiddleware] = []
-        self.error_handlers: dict[type[BaseException], ErrorHandler] = {}
+        self.middleware_stack = MiddlewareStack()
+        self.error_handlers = ErrorHandlers()
+        # Per route name: the blueprint it came from and its error-page format.
+        self._route_info: dict[str, tuple[str | None, str | None]] = {}
         self.listeners: dict[ListenerEvent, list[Listener]] = {
             "before_server_start": [],
             "after_server_start": [],
@@ -96,17 +103,22 @@ class App(RouteRegistrar):
             while existing is not None and existing.handler is spec.handler:
                 name = f"{spec.name}_{number}"
                 existing, number = self._route_named(name), number + 1
+        uri = spec.uri
+        if spec.version is not None:
+            uri = join_paths(f"/v{spec.version}", uri)
+        strict = spec.strict_slashes if spec.strict_slashes is not None else self.strict_slashes
         self.router.add(
             Route(
                 spec.handler,
-                spec.uri,
+                uri,
                 spec.methods,
                 name,
                 stream_methods=spec.stream_methods,
-                strict_slashes=bool(spec.strict_slashes),
+                strict_slashes=strict,
                 host=spec.host,
             )
         )
+        self._route_info[name] = (spec.blueprint, spec.error_format)
 
     def _route_named(self, name: str) -> Route | None:
         try:
@@ -135,6 +147,10 @@ class App(RouteRegistrar):
             self.blueprints[bp.name] = bp
             for spec in bp.route_specs(prefix):
                 self._register(spec)
+            for middleware in bp.middleware_specs:
+                self.middleware_stack.add(middleware, bp.name)
+            for exc_type, handler in bp.error_handler_specs:
+                self.error_handlers.add(exc_type, handler, bp.name)
 
     def url_for(self, name: str, /, *, _anchor: str | None = None, **params: Any) -> str:
         """The path of the route called ``name``; parameters it does not use form the query.
@@ -156,47 +172,13 @@ class App(RouteRegistrar):
 
     # -- middleware, errors, listeners, tasks -----------------------------------------------------
 
-    def middleware(self, kind: Literal["request", "response"] = "request") -> Callable[[F], F]:
-        """Decorate ``f(request)`` (``"request"``) or ``f(request, response)`` (``"response"``).
+    def _add_middleware(self, spec: MiddlewareSpec) -> None:
+        self.middleware_stack.add(spec)
 
-        Request middleware runs in registration order before the handler; returning a response
-        skips the handler. Response middleware runs in reverse order after it; returning a
-        response replaces it. Either may be sync or async.
-        """
-        if kind not in ("request", "response"):
-            raise ValueError(f"middleware kind must be 'request' or 'response', not {kind!r}")
-
-        def decorator(fn: F) -> F:
-            if kind == "request":
-                self.request_middleware.append(fn)
-            else:
-                self.response_middleware.insert(0, fn)
-            return fn
-
-        return decorator
-
-    def on_request(self, fn: F) -> F:
-        """Shorthand for ``@app.middleware("request")``."""
-        return self.middleware("request")(fn)
-
-    def on_response(self, fn: F) -> F:
-        """Shorthand for ``@app.middleware("response")``."""
-        return self.middleware("response")(fn)
-
-    def exception(self, *exceptions: type[BaseException]) -> Callable[[F], F]:
-        """Decorate ``async def handler(request, exc) -> response`` for these exception types.
-
-        The handler for the nearest class in the raised exception's MRO is used.
-        """
-        if not exceptions:
-            raise TypeError("exception() needs at least one exception type")
-
-        def decorator(fn: F) -> F:
-            for exc_type in exceptions:
-                self.error_handlers[exc_type] = fn
-            return fn
-
-        return decorator
+    def _add_error_handler(
+        self, exc_type: type[BaseException], handler: Callable[..., Any]
+    ) -> None:
+        self.error_handlers.add(exc_type, handler)
 
     def _listener(self, event: ListenerEvent) -> Callable[[F], F]:
         def decorator(fn: F) -> F:
@@ -253,27 +235,35 @@ class App(RouteRegistrar):
         """Run middleware and the handler for a matched request; turn errors into responses.
 
         Returns ``None`` when the handler answered through ``request.respond()``. Raises only
-        what must not become a response: cancellation, and errors after the response started.
+        what must not become a response: cancellation, a client that went away, and errors
+        after the response started.
         """
+        scope = self._scope(request)
         try:
-            response = (await self._run_handler(request)).for_request(request)
-            for middleware in self.response_middleware:
-                replaced = await _maybe_await(middleware(request, response))
-                if isinstance(replaced, BaseHTTPResponse):
-                    response = replaced
-            return response
+            response = await self.middleware_stack.run_request(request, scope)
+            if response is None:
+                response = await self._run_handler(request)
+            response = response.for_request(request)
         except ClientDisconnected:
             raise
         except Exception as exc:
             if request.response is not None:
                 raise  # bytes already went out: the connection aborts the message
+            response = await self.handle_error(request, exc)
+        if request.response is not None and response is request.response:
+            return response
+        try:
+            return await self.middleware_stack.run_response(request, response, scope)
+        except ClientDisconnected:
+            raise
+        except Exception as exc:
             return await self.handle_error(request, exc)
 
+    def _scope(self, request: Request) -> str | None:
+        route = request.route
+        return None if route is None else self._route_info.get(route.name, (None, None))[0]
+
     async def _run_handler(self, request: Request) -> BaseHTTPResponse:
-        for middleware in self.request_middleware:
-            early = await _maybe_await(middleware(request))
-            if isinstance(early, BaseHTTPResponse):
-                return early
         route = request.route
         if route is None:
             raise request._route_error or NotFound()
@@ -289,36 +279,43 @@ class App(RouteRegistrar):
             )
         return response
 
-    async def handle_error(self, request: Request, exc: BaseException) -> BaseHTTPResponse:
-        """The response for ``exc``: from a registered handler, else a default error page."""
-        for exc_type in type(exc).__mro__:
-            handler = self.error_handlers.get(exc_type)
-            if handler is not None:
-                try:
-                    response = await handler(request, exc)
-                except Exception:
-                    logger.exception("error handler for %s failed", type(exc).__name__)
-                    return text("500 Internal Server Error\n", 500)
-                if isinstance(response, BaseHTTPResponse):
-                    return response
-                logger.error(
-                    "error handler for %s returned %s, not a response",
-                    type(exc).__name__, type(response).__name__,
-                )
-                return text("500 Internal Server Error\n", 500)
-        return self.error_response(exc)
+    async def handle_error(self, request: Request | None, exc: BaseException) -> BaseHTTPResponse:
+        """The response for ``exc``: from a registered handler, else a default error page.
 
-    def error_response(self, exc: BaseException) -> HTTPResponse:
-        """The default page for ``exc``: its message for an `HTTPException`, else a plain 500."""
-        if isinstance(exc, HTTPException):
-            if not exc.quiet:
-                logger.error("%s", exc.message, exc_info=exc)
-            return text(f"{exc.status_code} {exc.message}\n", exc.status_code, exc.headers)
-        logger.error("unhandled error in handler", exc_info=exc)
-        body = "500 Internal Server Error\n"
-        if self.config.DEBUG:
-            body += "".join(traceback.format_exception(exc))
-        return text(body, 500)
+        A handler that fails or returns something else gives a plain 500.
+        """
+        scope = None if request is None else self._scope(request)
+        handler = self.error_handlers.lookup(exc, scope)
+        if handler is not None and request is not None:
+            try:
+                response = await handler(request, exc)
+            except Exception:
+                logger.exception("error handler for %s failed", type(exc).__name__)
+                return text("500 Internal Server Error\n", 500)
+            if isinstance(response, BaseHTTPResponse):
+                return response
+            logger.error(
+                "error handler for %s returned %s, not a response",
+                type(exc).__name__,
+                type(response).__name__,
+            )
+            return text("500 Internal Server Error\n", 500)
+        return self.error_response(exc, request)
+
+    def error_response(self, exc: BaseException, request: Request | None = None) -> HTTPResponse:
+        """The default page for ``exc`` as text, JSON or HTML (see `trioweb.errorpages`).
+
+        Logs it unless it is a quiet `HTTPException` (client errors are quiet by default).
+        """
+        if not isinstance(exc, HTTPException):
+            logger.error("unhandled error in handler", exc_info=exc)
+        elif not exc.quiet:
+            logger.error("%s", exc.message, exc_info=exc)
+        route_format = None
+        if request is not None and request.route is not None:
+            route_format = self._route_info.get(request.route.name, (None, None))[1]
+        fmt = choose_format(request, route_format, self.config.FALLBACK_ERROR_FORMAT)
+        return render_error(exc, fmt, self.config.DEBUG)
 
     # -- serving ------------------------------------------------------------------------------
 

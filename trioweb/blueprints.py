@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from typing import Any
 
-from .registrar import RouteRegistrar, RouteSpec
+from .registrar import MiddlewareSpec, RouteRegistrar, RouteSpec
 
 __all__ = ["Blueprint", "BlueprintGroup", "join_paths"]
 
@@ -30,6 +31,7 @@ class Blueprint(RouteRegistrar):
         url_prefix: Put in front of every route's path.
         host: Default ``host`` for the blueprint's routes.
         strict_slashes: Default ``strict_slashes`` for the blueprint's routes.
+        version: Default ``version`` for the blueprint's routes (``/v<version>/...``).
 
     Raises:
         ValueError: ``name`` is empty or has other characters.
@@ -41,6 +43,7 @@ class Blueprint(RouteRegistrar):
         url_prefix: str | None = None,
         host: str | None = None,
         strict_slashes: bool | None = None,
+        version: int | str | None = None,
     ) -> None:
         if not name or not all(c.isalnum() or c in "_-" for c in name):
             raise ValueError(f"blueprint name must be letters, digits, '_' or '-', got {name!r}")
@@ -48,10 +51,22 @@ class Blueprint(RouteRegistrar):
         self.url_prefix = url_prefix
         self.host = host
         self.strict_slashes = strict_slashes
+        self.version = version
         self._specs: list[RouteSpec] = []
+        #: Middleware and error handlers the app applies to this blueprint's routes only.
+        self.middleware_specs: list[MiddlewareSpec] = []
+        self.error_handler_specs: list[tuple[type[BaseException], Callable[..., Any]]] = []
 
     def _register(self, spec: RouteSpec) -> None:
         self._specs.append(spec)
+
+    def _add_middleware(self, spec: MiddlewareSpec) -> None:
+        self.middleware_specs.append(spec)
+
+    def _add_error_handler(
+        self, exc_type: type[BaseException], handler: Callable[..., Any]
+    ) -> None:
+        self.error_handler_specs.append((exc_type, handler))
 
     def route_specs(self, outer_prefix: str | None = None) -> Iterator[RouteSpec]:
         """The blueprint's routes as an app registers them: prefixed, named and defaulted."""
@@ -67,6 +82,8 @@ class Blueprint(RouteRegistrar):
                     spec.strict_slashes if spec.strict_slashes is not None else self.strict_slashes
                 ),
                 host=spec.host or self.host,
+                version=spec.version if spec.version is not None else self.version,
+                blueprint=self.name,
             )
 
     @staticmethod

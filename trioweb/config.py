@@ -6,6 +6,8 @@ default is chosen to be generous for well-behaved clients and to end a misbehavi
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +75,46 @@ class Config:
     # Show tracebacks in error responses. Never enable it in production.
     DEBUG: bool = False
 
-    def update(self, values: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    # Error pages for routes without an ``error_format``, when the request's ``Accept`` header
+    # does not decide: "text", "json" or "html" ("auto" means text).
+    FALLBACK_ERROR_FORMAT: str = "auto"
+
+    def update(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         """Set several settings at once from a mapping and/or keyword arguments."""
         for key, value in {**(values or {}), **kwargs}.items():
             setattr(self, key, value)
+
+    def load(self, source: Mapping[str, Any] | object) -> None:
+        """Take every upper-case key of a mapping, or upper-case attribute of an object.
+
+        An object may be a module, a class or an instance, as with Sanic's ``update_config``.
+        """
+        if isinstance(source, Mapping):
+            values = dict(source)
+        else:
+            values = {key: getattr(source, key) for key in dir(source)}
+        self.update({key: value for key, value in values.items() if key.isupper()})
+
+    def load_environment(self, prefix: str = "TRIOWEB_") -> None:
+        """Set ``NAME`` from each environment variable ``<prefix>NAME``.
+
+        Values become ``int``, ``float``, ``bool`` (``true``/``false``, any case) or ``None``
+        (``none``) when they read as one; otherwise they stay strings.
+        """
+        for key, raw in os.environ.items():
+            if key.startswith(prefix) and len(key) > len(prefix):
+                setattr(self, key[len(prefix) :], _parse_env_value(raw))
+
+
+def _parse_env_value(raw: str) -> Any:
+    lowered = raw.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "none":
+        return None
+    for convert in (int, float):
+        try:
+            return convert(raw)
+        except ValueError:
+            pass
+    return raw

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from .views import as_route_target
 
-__all__ = ["RouteRegistrar", "RouteSpec"]
+__all__ = ["MiddlewareSpec", "RouteRegistrar", "RouteSpec", "check_error_format"]
 
 H = TypeVar("H", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,13 +30,115 @@ class RouteSpec:
     name_is_explicit: bool
     strict_slashes: bool | None = None
     host: str | None = None
+    version: int | str | None = None
+    error_format: str | None = None
+    #: The blueprint that declared it; set when the blueprint is registered on an app.
+    blueprint: str | None = None
+
+
+MiddlewareKind = Literal["request", "response"]
+
+
+@dataclass(frozen=True, slots=True)
+class MiddlewareSpec:
+    """A middleware function as declared: its kind, priority and registration order."""
+
+    fn: Callable[..., Any]
+    kind: MiddlewareKind
+    priority: int
+    order: int
+
+
+_ERROR_FORMATS = ("auto", "text", "json", "html")
+
+
+def check_error_format(error_format: str | None) -> str | None:
+    """``error_format`` if it is one of auto/text/json/html (or ``None``), else `ValueError`."""
+    if error_format is not None and error_format not in _ERROR_FORMATS:
+        raise ValueError(
+            f"error_format must be one of {', '.join(_ERROR_FORMATS)}, not {error_format!r}"
+        )
+    return error_format
 
 
 class RouteRegistrar:
-    """Route decorators over one abstract `_register`; `App` and `Blueprint` implement it."""
+    """The decorators `App` and `Blueprint` share: routes, middleware and error handlers.
+
+    Subclasses implement `_register`, `_add_middleware` and `_add_error_handler`.
+    """
 
     def _register(self, spec: RouteSpec) -> None:
         raise NotImplementedError
+
+    def _add_middleware(self, spec: MiddlewareSpec) -> None:
+        raise NotImplementedError
+
+    def _add_error_handler(
+        self, exc_type: type[BaseException], handler: Callable[..., Any]
+    ) -> None:
+        raise NotImplementedError
+
+    _middleware_count = 0
+
+    def middleware(
+        self, kind: MiddlewareKind | Callable[..., Any] = "request", *, priority: int = 0
+    ) -> Any:
+        """Decorate ``f(request)`` (``"request"``) or ``f(request, response)`` (``"response"``).
+
+        Request middleware runs before the handler, higher ``priority`` first, then in
+        registration order; returning a response skips the handler (response middleware still
+        runs). Response middleware runs after it, higher ``priority`` first, then in reverse
+        registration order; returning a response replaces it. Either may be sync or async. On
+        a blueprint it applies only to that blueprint's routes. ``@app.middleware`` without
+        arguments registers request middleware.
+
+        Raises:
+            ValueError: ``kind`` is neither ``"request"`` nor ``"response"``.
+        """
+        if callable(kind):
+            return self.middleware("request", priority=priority)(kind)
+        if kind not in ("request", "response"):
+            raise ValueError(f"middleware kind must be 'request' or 'response', not {kind!r}")
+
+        def decorator(fn: F) -> F:
+            RouteRegistrar._middleware_count += 1
+            self._add_middleware(MiddlewareSpec(fn, kind, priority, self._middleware_count))
+            return fn
+
+        return decorator
+
+    def on_request(self, fn: F | None = None, *, priority: int = 0) -> Any:
+        """Shorthand for ``@middleware("request")``; usable bare or with ``priority=``."""
+        decorator = self.middleware("request", priority=priority)
+        return decorator if fn is None else decorator(fn)
+
+    def on_response(self, fn: F | None = None, *, priority: int = 0) -> Any:
+        """Shorthand for ``@middleware("response")``; usable bare or with ``priority=``."""
+        decorator = self.middleware("response", priority=priority)
+        return decorator if fn is None else decorator(fn)
+
+    def exception(self, *exceptions: type[BaseException]) -> Callable[[F], F]:
+        """Decorate ``async def handler(request, exc) -> response`` for these exception types.
+
+        The handler registered for the nearest class in the raised exception's MRO wins; on a
+        blueprint it applies only to errors raised by that blueprint's routes, before the
+        app's own handlers are consulted.
+
+        Raises:
+            TypeError: no exception types were given, or one is not an exception class.
+        """
+        if not exceptions:
+            raise TypeError("exception() needs at least one exception type")
+        for exc_type in exceptions:
+            if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
+                raise TypeError(f"exception() takes exception classes, not {exc_type!r}")
+
+        def decorator(fn: F) -> F:
+            for exc_type in exceptions:
+                self._add_error_handler(exc_type, fn)
+            return fn
+
+        return decorator
 
     def add_route(
         self,
@@ -47,6 +150,8 @@ class RouteRegistrar:
         name: str | None = None,
         strict_slashes: bool | None = None,
         host: str | None = None,
+        version: int | str | None = None,
+        error_format: str | None = None,
     ) -> Callable[..., Any]:
         """Route ``uri`` to ``handler``: an async function, a view's ``as_view()`` or a view object.
 
@@ -58,12 +163,16 @@ class RouteRegistrar:
             name: The name `App.url_for` knows it by; defaults to the handler's name.
             strict_slashes: When true, ``/a`` and ``/a/`` are different paths.
             host: Match only requests whose ``Host`` header is this.
+            version: Serve under ``/v<version>`` in front of the path (and any prefix).
+            error_format: ``"text"``, ``"json"``, ``"html"`` or ``"auto"`` (from ``Accept``)
+                for this route's error pages.
 
         Returns:
             ``handler`` unchanged, so this works as a decorator's body.
 
         Raises:
             TypeError: ``methods`` is a single string, or ``handler`` is not callable.
+            ValueError: ``error_format`` is not one of the four formats.
         """
         if isinstance(methods, str):
             raise TypeError(f"methods must be a list of names, not the string {methods!r}")
@@ -79,7 +188,18 @@ class RouteRegistrar:
         if name is None:
             name = getattr(handler, "__name__", None) or type(handler).__name__
         self._register(
-            RouteSpec(handler, uri, chosen, streamed, name, explicit, strict_slashes, host)
+            RouteSpec(
+                handler,
+                uri,
+                chosen,
+                streamed,
+                name,
+                explicit,
+                strict_slashes,
+                host,
+                version,
+                check_error_format(error_format),
+            )
         )
         return handler
 
@@ -92,6 +212,8 @@ class RouteRegistrar:
         name: str | None = None,
         strict_slashes: bool | None = None,
         host: str | None = None,
+        version: int | str | None = None,
+        error_format: str | None = None,
     ) -> Callable[[H], H]:
         """Decorate a handler to serve ``uri``; see `add_route` for the arguments."""
 
@@ -104,6 +226,8 @@ class RouteRegistrar:
                 name=name,
                 strict_slashes=strict_slashes,
                 host=host,
+                version=version,
+                error_format=error_format,
             )
             return handler
 
@@ -114,13 +238,9 @@ class RouteRegistrar:
         method: str,
         uri: str,
         stream: bool,
-        name: str | None,
-        strict_slashes: bool | None,
-        host: str | None,
+        options: dict[str, Any],
     ) -> Callable[[H], H]:
-        return self.route(
-            uri, [method], stream=stream, name=name, strict_slashes=strict_slashes, host=host
-        )
+        return self.route(uri, [method], stream=stream, **options)
 
     def get(
         self,
@@ -129,9 +249,22 @@ class RouteRegistrar:
         name: str | None = None,
         strict_slashes: bool | None = None,
         host: str | None = None,
+        version: int | str | None = None,
+        error_format: str | None = None,
     ) -> Callable[[H], H]:
-        """Decorate a GET handler (it also answers HEAD, without a body)."""
-        return self._method("GET", uri, False, name, strict_slashes, host)
+        """Decorate a GET handler (it also answers HEAD, without a body). See `add_route`."""
+        return self._method(
+            "GET",
+            uri,
+            False,
+            {
+                "name": name,
+                "strict_slashes": strict_slashes,
+                "host": host,
+                "version": version,
+                "error_format": error_format,
+            },
+        )
 
     def head(
         self,
@@ -140,9 +273,22 @@ class RouteRegistrar:
         name: str | None = None,
         strict_slashes: bool | None = None,
         host: str | None = None,
+        version: int | str | None = None,
+        error_format: str | None = None,
     ) -> Callable[[H], H]:
-        """Decorate a HEAD handler."""
-        return self._method("HEAD", uri, False, name, strict_slashes, host)
+        """Decorate a HEAD handler. See `add_route`."""
+        return self._method(
+            "HEAD",
+            uri,
+            False,
+            {
+                "name": name,
+                "strict_slashes": strict_slashes,
+                "host": host,
+                "version": version,
+                "error_format": error_format,
+            },
+        )
 
     def options(
         self,
@@ -151,9 +297,22 @@ class RouteRegistrar:
         name: str | None = None,
         strict_slashes: bool | None = None,
         host: str | None = None,
+        version: int | str | None = None,
+        error_format: str | None = None,
     ) -> Callable[[H], H]:
-        """Decorate an OPTIONS handler."""
-        return self._method("OPTIONS", uri, False, name, strict_slashes, host)
+        """Decorate an OPTIONS handler. See `add_route`."""
+        return self._method(
+            "OPTIONS",
+            uri,
+            False,
+            {
+                "name": name,
+                "strict_slashes": strict_slashes,
+                "host": host,
+                "version": version,
+                "error_format": error_format,
+            },
+        )
 
     def delete(
         self,
@@ -162,9 +321,22 @@ class RouteRegistrar:
         name: str | None = None,
         strict_slashes: bool | None = None,
         host: str | None = None,
+        version: int | str | None = None,
+        error_format: str | None = None,
     ) -> Callable[[H], H]:
-        """Decorate a DELETE handler."""
-        return self._method("DELETE", uri, False, name, strict_slashes, host)
+        """Decorate a DELETE handler. See `add_route`."""
+        return self._method(
+            "DELETE",
+            uri,
+            False,
+            {
+                "name": name,
+                "strict_slashes": strict_slashes,
+                "host": host,
+                "version": version,
+                "error_format": error_format,
+            },
+        )
 
     def post(
         self,
@@ -174,9 +346,25 @@ class RouteRegistrar:
         name: str | None = None,
         strict_slashes: bool | None = None,
         host: str | None = None,
+        version: int | str | None = None,
+        error_format: str | None = None,
     ) -> Callable[[H], H]:
-        """Decorate a POST handler; ``stream=True`` streams the body through ``request.stream``."""
-        return self._method("POST", uri, stream, name, strict_slashes, host)
+        """Decorate a POST handler; ``stream=True`` streams the body through ``request.stream``.
+
+        See `add_route` for the other arguments.
+        """
+        return self._method(
+            "POST",
+            uri,
+            stream,
+            {
+                "name": name,
+                "strict_slashes": strict_slashes,
+                "host": host,
+                "version": version,
+                "error_format": error_format,
+            },
+        )
 
     def put(
         self,
@@ -186,9 +374,25 @@ class RouteRegistrar:
         name: str | None = None,
         strict_slashes: bool | None = None,
         host: str | None = None,
+        version: int | str | None = None,
+        error_format: str | None = None,
     ) -> Callable[[H], H]:
-        """Decorate a PUT handler; ``stream=True`` streams the body through ``request.stream``."""
-        return self._method("PUT", uri, stream, name, strict_slashes, host)
+        """Decorate a PUT handler; ``stream=True`` streams the body through ``request.stream``.
+
+        See `add_route` for the other arguments.
+        """
+        return self._method(
+            "PUT",
+            uri,
+            stream,
+            {
+                "name": name,
+                "strict_slashes": strict_slashes,
+                "host": host,
+                "version": version,
+                "error_format": error_format,
+            },
+        )
 
     def patch(
         self,
@@ -198,6 +402,22 @@ class RouteRegistrar:
         name: str | None = None,
         strict_slashes: bool | None = None,
         host: str | None = None,
+        version: int | str | None = None,
+        error_format: str | None = None,
     ) -> Callable[[H], H]:
-        """Decorate a PATCH handler; ``stream=True`` streams the body through ``request.stream``."""
-        return self._method("PATCH", uri, stream, name, strict_slashes, host)
+        """Decorate a PATCH handler; ``stream=True`` streams the body through ``request.stream``.
+
+        See `add_route` for the other arguments.
+        """
+        return self._method(
+            "PATCH",
+            uri,
+            stream,
+            {
+                "name": name,
+                "strict_slashes": strict_slashes,
+                "host": host,
+                "version": version,
+                "error_format": error_format,
+            },
+        )
