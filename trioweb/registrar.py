@@ -216,6 +216,7 @@ class RouteRegistrar:
         error_format: str | None = None,
     ) -> Callable[[H], H]:
         """Decorate a handler to serve ``uri``; see `add_route` for the arguments."""
+        check_error_format(error_format)  # a typo fails where it is written, not on first use
 
         def decorator(handler: H) -> H:
             self.add_route(

@@ -1,0 +1,188 @@
+"""Errors: the exception tree, handlers (app and blueprint), error page formats, debug."""
+
+from __future__ import annotations
+
+import pytest
+
+from trioweb import App, Blueprint, Request
+from trioweb.exceptions import (
+    BadRequest,
+    Forbidden,
+    HTTPException,
+    NotFound,
+    ServiceUnavailable,
+    Unauthorized,
+)
+from trioweb.response import BaseHTTPResponse, HTTPResponse, json, text
+
+
+def failing_app() -> App:
+    app = App("errors")
+
+    @app.get("/boom")
+    async def boom(req: Request) -> HTTPResponse:
+        raise RuntimeError("db password is hunter2")
+
+    @app.get("/forbidden")
+    async def forbidden(req: Request) -> HTTPResponse:
+        raise Forbidden("members only", context={"plan": "free"})
+
+    @app.get("/login")
+    async def login(req: Request) -> HTTPResponse:
+        raise Unauthorized("sign in first", scheme="Bearer", realm="api")
+
+    @app.get("/json-route", error_format="json")
+    async def json_route(req: Request) -> HTTPResponse:
+        raise BadRequest("bad thing")
+
+    return app
+
+
+async def test_an_http_exception_gives_its_status_and_message_as_text() -> None:
+    async with failing_app().test_client() as client:
+        r = await client.get("/forbidden")
+    assert r.status_code == 403
+    assert r.headers["content-type"] == "text/plain; charset=utf-8"
+    assert r.text == "403 members only\n"
+
+
+async def test_unauthorized_builds_www_authenticate() -> None:
+    async with failing_app().test_client() as client:
+        r = await client.get("/login")
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"] == 'Bearer realm="api"'
+
+
+async def test_accept_json_gives_a_json_error_page() -> None:
+    async with failing_app().test_client() as client:
+        r = await client.get("/forbidden", headers={"Accept": "application/json"})
+    assert r.headers["content-type"] == "application/json"
+    assert r.json() == {
+        "description": "Forbidden",
+        "status": 403,
+        "message": "members only",
+        "context": {"plan": "free"},
+    }
+
+
+async def test_accept_html_gives_an_escaped_html_page() -> None:
+    app = App("html-errors")
+
+    @app.get("/x")
+    async def x(req: Request) -> HTTPResponse:
+        raise BadRequest("<script>alert(1)</script>")
+
+    async with app.test_client() as client:
+        r = await client.get("/x", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert r.status_code == 400
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert "&lt;script&gt;" in r.text
+    assert "<script>" not in r.text
+
+
+async def test_accept_quality_values_decide_between_formats() -> None:
+    async with failing_app().test_client() as client:
+        r = await client.get(
+            "/forbidden", headers={"Accept": "text/html;q=0.5, application/json;q=0.9"}
+        )
+    assert r.headers["content-type"] == "application/json"
+
+
+async def test_a_route_error_format_wins_over_accept() -> None:
+    async with failing_app().test_client() as client:
+        r = await client.get("/json-route", headers={"Accept": "text/html"})
+    assert r.json()["message"] == "bad thing"
+
+
+async def test_production_never_shows_the_text_of_an_unexpected_error() -> None:
+    async with failing_app().test_client() as client:
+        for accept in ("text/plain", "application/json", "text/html"):
+            r = await client.get("/boom", headers={"Accept": accept})
+            assert r.status_code == 500
+            assert "hunter2" not in r.text
+            assert "RuntimeError" not in r.text
+
+
+async def test_debug_shows_the_traceback() -> None:
+    app = failing_app()
+    app.config.DEBUG = True
+    async with app.test_client() as client:
+        r = await client.get("/boom", headers={"Accept": "application/json"})
+    assert r.status_code == 500
+    assert "RuntimeError: db password is hunter2" in r.json()["traceback"]
+
+
+async def test_handlers_are_found_along_the_mro() -> None:
+    app = failing_app()
+
+    @app.exception(HTTPException)
+    async def any_http(req: Request, exc: BaseException) -> HTTPResponse:
+        assert isinstance(exc, HTTPException)
+        return text(f"handled {exc.status_code}", status=exc.status_code)
+
+    async with app.test_client() as client:
+        assert (await client.get("/forbidden")).text == "handled 403"
+        assert (await client.get("/nowhere")).text == "handled 404"
+
+
+async def test_blueprint_handlers_apply_to_its_routes_before_the_apps() -> None:
+    app = failing_app()
+    bp = Blueprint("shop", url_prefix="/shop")
+
+    @bp.get("/item")
+    async def item(req: Request) -> HTTPResponse:
+        raise NotFound("no such item")
+
+    @bp.exception(NotFound)
+    async def shop_missing(req: Request, exc: BaseException) -> BaseHTTPResponse:
+        return json({"shop": "missing"}, status=404)
+
+    @app.exception(NotFound)
+    async def app_missing(req: Request, exc: BaseException) -> BaseHTTPResponse:
+        return text("app missing", status=404)
+
+    app.blueprint(bp)
+    async with app.test_client() as client:
+        assert (await client.get("/shop/item")).json() == {"shop": "missing"}
+        assert (await client.get("/elsewhere")).text == "app missing"
+
+
+async def test_an_error_inside_an_error_handler_gives_a_plain_500() -> None:
+    app = failing_app()
+
+    @app.exception(Forbidden)
+    async def broken(req: Request, exc: BaseException) -> HTTPResponse:
+        raise ValueError("handler bug")
+
+    async with app.test_client() as client:
+        r = await client.get("/forbidden")
+    assert (r.status_code, r.text) == (500, "500 Internal Server Error\n")
+
+
+async def test_the_fallback_format_applies_without_accept() -> None:
+    app = failing_app()
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    async with app.test_client() as client:
+        r = await client.get("/forbidden", headers={"Accept": "*/*"})
+    assert r.json()["status"] == 403
+
+
+def test_exception_rejects_non_exception_classes() -> None:
+    app = App("bad")
+    with pytest.raises(TypeError, match="exception\\(\\) takes exception classes"):
+        app.exception(int)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="needs at least one exception type"):
+        app.exception()
+
+
+def test_a_route_with_an_unknown_error_format_is_rejected() -> None:
+    app = App("bad")
+    with pytest.raises(ValueError, match="error_format must be one of auto, text, json, html"):
+        app.get("/", error_format="yaml")
+
+
+def test_http_exceptions_default_their_message_to_the_status_phrase() -> None:
+    assert ServiceUnavailable().message == "Service Unavailable"
+    assert NotFound().quiet is True
+    assert ServiceUnavailable().quiet is False
+    assert HTTPException("teapot", status_code=418).status_code == 418
