@@ -68,7 +68,7 @@ async def test_priority_runs_first_in_both_directions() -> None:
     assert trace == ["req-high", "req-low", "handler", "resp-high", "resp-low"]
 
 
-async def test_a_request_middleware_response_skips_the_handler_but_not_response_middleware() -> None:
+async def test_a_request_middleware_response_skips_the_handler_not_response_middleware() -> None:
     app, trace = traced_app()
 
     @app.on_request
@@ -98,7 +98,7 @@ async def test_a_response_middleware_can_replace_the_response() -> None:
 
 
 async def test_request_middleware_runs_for_404_and_405() -> None:
-    app, trace = traced_app()
+    app, _ = traced_app()
     seen: list[str] = []
 
     @app.on_request
