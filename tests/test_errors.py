@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import h11
 import pytest
+import trio
 
 from trioweb import App, Blueprint, Request
 from trioweb.exceptions import (
@@ -13,7 +15,16 @@ from trioweb.exceptions import (
     ServiceUnavailable,
     Unauthorized,
 )
-from trioweb.response import BaseHTTPResponse, HTTPResponse, json, text
+from trioweb.response import (
+    BaseHTTPResponse,
+    HTTPResponse,
+    StreamingHTTPResponse,
+    json,
+    stream,
+    text,
+)
+
+from .netutil import TIMEOUT, RawClient, request, running
 
 
 def failing_app() -> App:
@@ -186,3 +197,26 @@ def test_http_exceptions_default_their_message_to_the_status_phrase() -> None:
     assert NotFound().quiet is True
     assert ServiceUnavailable().quiet is False
     assert HTTPException("teapot", status_code=418).status_code == 418
+
+
+async def test_an_error_after_the_response_started_aborts_the_message() -> None:
+    app = App("abort")
+
+    @app.get("/half")
+    async def half(req: Request) -> StreamingHTTPResponse:
+        async def body(response: StreamingHTTPResponse) -> None:
+            await response.write("first half;")
+            raise RuntimeError("midway failure")
+
+        return stream(body)
+
+    async with running(app) as server:
+        with trio.fail_after(TIMEOUT):
+            client = await RawClient.connect(server)
+            await client.send(request("GET", "/half"), h11.EndOfMessage())
+            raw = await client.read_until_closed()
+            await client.aclose()
+    assert raw.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"first half;" in raw
+    assert not raw.endswith(b"0\r\n\r\n")  # no chunked terminator: the client sees a cut body
+    assert raw.count(b"HTTP/1.1") == 1  # and never a second response
