@@ -316,3 +316,11 @@ def test_bad_blueprint_names_raise(name: str) -> None:
 @pytest.mark.parametrize("name", ["users", "user_api", "v2-admin", "Admin2"])
 def test_good_blueprint_names_are_accepted(name: str) -> None:
     assert Blueprint(name).name == name
+
+
+def test_declaring_on_a_registered_blueprint_raises() -> None:
+    app = App("late")
+    late = Blueprint("late_bp")
+    app.blueprint(late)
+    with pytest.raises(RuntimeError, match="already registered on an app"):
+        late.add_route(lambda request: None, "/late")

@@ -209,3 +209,44 @@ async def test_idle_keep_alive_connection_is_closed_quietly(
         start = trio.current_time()
         assert await stream.receive_some(1024) == b""
         assert 2 <= trio.current_time() - start < 3
+
+
+async def test_a_slow_handler_gets_503_and_is_cancelled(autojump_clock: trio.abc.Clock) -> None:
+    app = App("slow")
+    app.config.RESPONSE_TIMEOUT = 3
+    cancelled = trio.Event()
+
+    @app.get("/slow")
+    async def slow(req: Request) -> HTTPResponse:
+        try:
+            await trio.sleep(10)
+        finally:
+            cancelled.set()
+        return text("too late")
+
+    async with app.test_client() as client:
+        start = trio.current_time()
+        response = await client.get("/slow")
+        assert response.status_code == 503
+        assert 3 <= trio.current_time() - start < 4
+        assert cancelled.is_set()
+
+
+async def test_the_response_timeout_starts_when_a_streamed_upload_ends(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    app = App("long-upload")
+    app.config.RESPONSE_TIMEOUT = 3
+
+    @app.put("/up", stream=True)
+    async def up(req: Request) -> HTTPResponse:
+        return text(str(len(await req.receive_body())))
+
+    async def slow_body():  # type: ignore[no-untyped-def]
+        for _ in range(10):
+            await trio.sleep(1)
+            yield b"x" * 100
+
+    async with app.test_client() as client:
+        response = await client.put("/up", content=slow_body())
+        assert (response.status_code, response.text) == (200, "1000")

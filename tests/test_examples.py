@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import pytest
 import trio
 
 from examples import csv_from_sqlite, request_streaming, response_streaming
@@ -129,3 +131,39 @@ async def test_readme_hello_example() -> None:
         assert (await client.get("/")).text == "Hello, world"
         r = await client.post("/upper", content=chunks(b"make me loud"))
         assert r.text == "MAKE ME LOUD"
+
+
+async def test_cli_workers_share_the_port_and_stop_on_one_sigint() -> None:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    process = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "trioweb", "examples.response_streaming:app",
+         "--port", str(port), "--workers", "2", "--no-access-log"],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stderr is not None
+    try:
+        with trio.fail_after(TIMEOUT):
+            log = b""
+            while log.count(b"serving ") < 2:
+                chunk = await process.stderr.receive_some(4096)
+                assert chunk, log
+                log += chunk
+            pids = set(re.findall(rb"pids (\d+), (\d+)", log)[0])
+            async with httpx.AsyncClient() as client:
+                for _ in range(4):
+                    r = await client.get(f"http://127.0.0.1:{port}/")
+                    assert r.text == "foo,bar"
+            process.send_signal(signal.SIGINT)
+            assert await process.wait() == 0
+        for pid in pids:
+            with pytest.raises(ProcessLookupError):
+                os.kill(int(pid), 0)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

@@ -156,3 +156,17 @@ async def test_add_task_while_serving_starts_at_once_and_is_cancelled_at_shutdow
             await started.wait()
             await server.shutdown()
             assert cancelled.is_set()
+
+
+async def test_a_task_added_while_serving_belongs_to_that_run_only() -> None:
+    app, _, _ = gated_app()
+    runs: list[str] = []
+
+    async def once() -> None:
+        runs.append("ran")
+
+    async with app.test_client():
+        app.add_task(once)
+    async with app.test_client():
+        pass
+    assert runs == ["ran"]

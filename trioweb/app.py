@@ -145,6 +145,7 @@ class App(RouteRegistrar):
                 raise ValueError(f"a blueprint named {name!r} is already registered")
         for bp, prefix in entries:
             self.blueprints[bp.name] = bp
+            bp.registered = True
             for spec in bp.route_specs(prefix):
                 self._register(spec)
             for middleware in bp.middleware_specs:
@@ -207,11 +208,13 @@ class App(RouteRegistrar):
         """Run ``await async_fn(*args)`` in the server's nursery while it serves.
 
         Tasks start after ``after_server_start`` and are cancelled when the server stops.
-        Added while the server is running, the task starts at once.
+        Added while the server is running, the task starts at once and belongs to that run
+        only; added before, it starts with every run (each `serve` or test client).
         """
-        self.tasks.append((async_fn, args))
         if self._task_nursery is not None:
             self._task_nursery.start_soon(async_fn, *args)
+        else:
+            self.tasks.append((async_fn, args))
 
     # -- the interface the server uses ------------------------------------------------------------
 

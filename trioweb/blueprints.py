@@ -52,21 +52,34 @@ class Blueprint(RouteRegistrar):
         self.host = host
         self.strict_slashes = strict_slashes
         self.version = version
+        #: Set when an app registers the blueprint; it takes no more declarations after that.
+        self.registered = False
         self._specs: list[RouteSpec] = []
         #: Middleware and error handlers the app applies to this blueprint's routes only.
         self.middleware_specs: list[MiddlewareSpec] = []
         self.error_handler_specs: list[tuple[type[BaseException], Callable[..., Any]]] = []
 
     def _register(self, spec: RouteSpec) -> None:
+        self._check_open()
         self._specs.append(spec)
 
     def _add_middleware(self, spec: MiddlewareSpec) -> None:
+        self._check_open()
         self.middleware_specs.append(spec)
 
     def _add_error_handler(
         self, exc_type: type[BaseException], handler: Callable[..., Any]
     ) -> None:
+        self._check_open()
         self.error_handler_specs.append((exc_type, handler))
+
+    def _check_open(self) -> None:
+        # An app copies a blueprint when it registers it; a later addition would be lost.
+        if self.registered:
+            raise RuntimeError(
+                f"blueprint {self.name!r} is already registered on an app; "
+                "declare its routes, middleware and handlers before app.blueprint()"
+            )
 
     def route_specs(self, outer_prefix: str | None = None) -> Iterator[RouteSpec]:
         """The blueprint's routes as an app registers them: prefixed, named and defaulted."""

@@ -66,13 +66,27 @@ class ConnectionHost(Protocol):
 class _Cycle:
     """The state of one request/response exchange, shared by the reader and the responder."""
 
-    __slots__ = ("body_send", "done", "request", "scope")
+    __slots__ = ("_head_sent", "body_send", "done", "request", "scope", "timer")
 
     def __init__(self, request: Request) -> None:
         self.request = request
         self.scope = trio.CancelScope()
+        # RESPONSE_TIMEOUT: armed once the whole request has arrived (a streaming upload may
+        # take as long as it takes), relaxed once the response head has gone out.
+        self.timer = trio.CancelScope()
         self.done = trio.Event()
         self.body_send: trio.MemorySendChannel[bytes] | None = None
+        self._head_sent = False
+
+    def arm_response_timeout(self, timeout: float | None) -> None:
+        """Start the RESPONSE_TIMEOUT clock now (no effect once the head has gone out)."""
+        if timeout is not None and not self._head_sent:
+            self.timer.deadline = trio.current_time() + timeout
+
+    def head_sent(self) -> None:
+        """The response has started: the handler is no longer racing RESPONSE_TIMEOUT."""
+        self._head_sent = True
+        self.timer.deadline = math.inf
 
 
 class _Writer:
@@ -84,15 +98,15 @@ class _Writer:
         self.started = False
         self.finished = False
         self._no_body = False
-        self._timeout: trio.CancelScope | None = None
+        self._cycle: _Cycle | None = None
         self.status = 0
         self.sent = 0
 
-    def begin(self, method: str, timeout: trio.CancelScope | None) -> None:
-        """Reset for a new request; ``timeout`` is relaxed once the head has gone out."""
+    def begin(self, method: str, cycle: _Cycle | None) -> None:
+        """Reset for a new request; ``cycle`` learns when the head has gone out."""
         self.started = self.finished = False
         self._no_body = method == "HEAD"
-        self._timeout = timeout
+        self._cycle = cycle
         self.status = self.sent = 0
 
     def _response(self, status: int, headers: HeaderList) -> h11.Response:
@@ -108,9 +122,8 @@ class _Writer:
         self._no_body = self._no_body or status in (204, 304)
         self.started = True
         self.status = status
-        if self._timeout is not None:
-            # RESPONSE_TIMEOUT bounds the wait for the head; the body may take as long as it needs.
-            self._timeout.deadline = math.inf
+        if self._cycle is not None:
+            self._cycle.head_sent()
         return response
 
     async def send_head(self, status: int, headers: HeaderList) -> None:
@@ -124,7 +137,12 @@ class _Writer:
         if self._no_body:
             return
         self.sent += len(data)
-        await self._send(self._h11.send(h11.Data(data=data)))
+        if len(data) <= _SPLIT_WRITES_OVER:
+            await self._send(self._h11.send(h11.Data(data=data)))
+            return
+        for start in range(0, len(data), _SPLIT_WRITES_OVER):
+            piece = data[start : start + _SPLIT_WRITES_OVER]
+            await self._send(self._h11.send(h11.Data(data=piece)))
 
     async def send_end(self) -> None:
         if self.finished:
@@ -446,6 +464,7 @@ class Connection:
                         await self._abandon(cycle, None)
                         return False
                     if isinstance(event, h11.EndOfMessage):
+                        cycle.arm_response_timeout(self.config.RESPONSE_TIMEOUT)
                         return True
                     try:
                         await send.send(bytes(event.data))
@@ -514,11 +533,11 @@ class Connection:
     async def _respond(self, cycle: _Cycle) -> None:
         request = cycle.request
         writer = self.writer
-        timeout = self.config.RESPONSE_TIMEOUT
-        with trio.CancelScope() as timer:
-            if timeout is not None:
-                timer.deadline = trio.current_time() + timeout
-            writer.begin(request.method, timer)
+        timer = cycle.timer
+        if request.stream is None:
+            cycle.arm_response_timeout(self.config.RESPONSE_TIMEOUT)
+        with timer:
+            writer.begin(request.method, cycle)
             request._writer = writer
             try:
                 response = await self.app.dispatch(request)

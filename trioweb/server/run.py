@@ -53,18 +53,25 @@ def run_app(
         port,
         ", ".join(str(p.pid) for p in processes),
     )
-    try:
-        for process in processes:
-            process.join()
-    except KeyboardInterrupt:
+
+    def forward(signum: int, frame: object) -> None:
+        # Workers live in their own process groups, so a terminal's Ctrl-C reaches only this
+        # process; each signal here becomes one SIGTERM per worker (graceful, then immediate).
         for process in processes:
             if process.pid is not None and process.is_alive():
                 os.kill(process.pid, signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
         for process in processes:
             process.join()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _worker(app: App, host: str, port: int, ssl: _ssl.SSLContext | None) -> None:
+    os.setpgrp()
     trio.run(_serve_until_signalled, app, host, port, ssl, True)
 
 
