@@ -250,3 +250,62 @@ async def test_the_response_timeout_starts_when_a_streamed_upload_ends(
     async with app.test_client() as client:
         response = await client.put("/up", content=slow_body())
         assert (response.status_code, response.text) == (200, "1000")
+
+
+async def exchange(app: App, raw: bytes) -> bytes:
+    """Send raw bytes on a fresh in-memory connection; everything the server answers."""
+    async with app.test_client() as client:
+        stream = await client.listener.connect()
+        await stream.send_all(raw)
+        reply = b""
+        with trio.fail_after(TIMEOUT):
+            while chunk := await stream.receive_some(65536):
+                reply += chunk
+        return reply
+
+
+async def test_content_length_with_transfer_encoding_is_refused_once() -> None:
+    reply = await exchange(
+        make_app(),
+        b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n",
+    )
+    assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert reply.count(b"HTTP/1.1 ") == 1  # the smuggled request is never answered
+    assert b"both Content-Length and Transfer-Encoding" in reply
+
+
+async def test_conflicting_content_lengths_are_refused() -> None:
+    reply = await exchange(
+        make_app(),
+        b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+    )
+    assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert reply.count(b"HTTP/1.1 ") == 1
+
+
+async def test_unsupported_http_version_gets_505() -> None:
+    for version in (b"2.0", b"1.2", b"0.9"):
+        reply = await exchange(make_app(), b"GET / HTTP/" + version + b"\r\nHost: t\r\n\r\n")
+        assert reply.startswith(b"HTTP/1.1 505 HTTP Version Not Supported\r\n"), version
+
+
+async def test_invalid_chunk_size_gets_400() -> None:
+    reply = await exchange(
+        make_app(),
+        b"POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n",
+    )
+    assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+
+
+async def test_non_ascii_target_gets_400() -> None:
+    reply = await exchange(make_app(), "GET /é HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+    assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+
+
+async def test_unknown_expectation_gets_417() -> None:
+    reply = await exchange(
+        make_app(),
+        b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nExpect: teapot\r\n\r\nx",
+    )
+    assert reply.startswith(b"HTTP/1.1 417 Expectation Failed\r\n")

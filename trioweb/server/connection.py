@@ -24,9 +24,11 @@ import trio
 from ..config import Config
 from ..datastructures import Headers
 from ..exceptions import (
+    BadRequest,
     ClientDisconnected,
     ExpectationFailed,
     HTTPException,
+    HTTPVersionNotSupported,
     PayloadTooLarge,
     RequestHeaderFieldsTooLarge,
     RequestTimeout,
@@ -241,7 +243,16 @@ class Connection:
         the response in the client's buffers. So: send EOF, then read and discard for a
         moment, the way nginx's lingering close does.
         """
-        if self.h11.their_state is not h11.SEND_BODY or self.h11.trailing_data[1]:
+        h = self.h11
+        # Whatever of the body is already buffered needs no waiting for (often all of it).
+        while h.their_state is h11.SEND_BODY:
+            try:
+                event = h.next_event()
+            except h11.RemoteProtocolError:
+                return
+            if event is h11.NEED_DATA or event is h11.PAUSED:
+                break
+        if h.their_state is not h11.SEND_BODY or h.trailing_data[1]:
             return
         if not isinstance(self.stream, trio.abc.HalfCloseableStream):
             return
@@ -385,7 +396,15 @@ class Connection:
         return await self._await_cycle(cycle)
 
     def _check_head(self, request: Request, streaming: bool) -> HTTPException | None:
-        expect = request.headers.get("expect")
+        """What is wrong with a parsed head before any of its body is read, if anything."""
+        if request.http_version not in ("1.0", "1.1"):
+            return HTTPVersionNotSupported(f"HTTP/{request.http_version} is not supported")
+        headers = request.headers
+        if "content-length" in headers and "transfer-encoding" in headers:
+            # h11 lets chunked win (RFC 9112), but a proxy in front may have used the length:
+            # the classic request-smuggling disagreement. Refuse and close instead.
+            return BadRequest("a request may not carry both Content-Length and Transfer-Encoding")
+        expect = headers.get("expect")
         if expect is not None and expect.lower() != "100-continue":
             return ExpectationFailed(f"cannot meet the expectation {expect!r}")
         length = request.headers.get("content-length")
