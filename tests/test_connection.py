@@ -12,6 +12,7 @@ import httpx
 import trio
 
 from trioweb import App
+from trioweb.exceptions import HTTPException
 from trioweb.request import Request
 from trioweb.response import HTTPResponse, text
 
@@ -309,3 +310,16 @@ async def test_unknown_expectation_gets_417() -> None:
         b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nExpect: teapot\r\n\r\nx",
     )
     assert reply.startswith(b"HTTP/1.1 417 Expectation Failed\r\n")
+
+
+async def test_error_handlers_shape_answers_to_unparseable_requests() -> None:
+    app = make_app()
+
+    @app.exception(HTTPException)
+    async def branded(req: Request, exc: BaseException) -> HTTPResponse:
+        assert isinstance(exc, HTTPException)
+        return text(f"branded {exc.status_code}", status=exc.status_code)
+
+    reply = await exchange(app, b"NOT HTTP AT ALL\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert reply.endswith(b"branded 400")

@@ -35,7 +35,7 @@ from ..exceptions import (
     ServiceUnavailable,
 )
 from ..request import ConnInfo, Request, RequestStream
-from ..response import BaseHTTPResponse, HeaderList
+from ..response import HeaderList
 
 if TYPE_CHECKING:
     from ..app import App
@@ -588,21 +588,23 @@ class Connection:
         if self.h11.our_state is h11.SEND_BODY:
             self.h11.send_failed()
 
-    async def _send_error(self, request: Request | None, exc: Exception) -> None:
-        response: BaseHTTPResponse
-        if request is not None:
-            response = await self.app.handle_error(request, exc)
-        else:
-            response = self.app.error_response(exc)
+    async def _send_error(self, request: Request, exc: Exception) -> None:
+        response = await self.app.handle_error(request, exc)
         with contextlib.suppress(ClientDisconnected):
             await response.write_to(self.writer)
 
     async def _reject(self, exc: HTTPException) -> None:
-        """Answer a request that could not be parsed, then close."""
+        """Answer a request whose head could not be parsed, then close.
+
+        Error handlers get an empty ``GET /`` request standing in for the unreadable one, so
+        ``@app.exception`` can shape these answers too.
+        """
         if self.h11.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
             return
+        stand_in = Request("GET", b"/", Headers(), app=self.app, conn_info=self.conn_info)
         self.writer.begin("GET", None)
-        await self._send_error(None, exc)
+        with trio.move_on_after(self.config.RESPONSE_TIMEOUT or math.inf):
+            await self._send_error(stand_in, exc)
 
     def _log_access(self, request: Request) -> None:
         if self.config.ACCESS_LOG and access_logger.isEnabledFor(logging.INFO):
