@@ -323,3 +323,18 @@ async def test_error_handlers_shape_answers_to_unparseable_requests() -> None:
     reply = await exchange(app, b"NOT HTTP AT ALL\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
     assert reply.endswith(b"branded 400")
+
+
+async def test_a_partial_pipelined_head_still_times_out(autojump_clock: trio.abc.Clock) -> None:
+    app = make_app()
+    app.config.REQUEST_TIMEOUT = 4
+    async with app.test_client() as client:
+        stream = await client.listener.connect()
+        await stream.send_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\nGET / HT")
+        start = trio.current_time()
+        reply = b""
+        while chunk := await stream.receive_some(1024):
+            reply += chunk
+        assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert b"HTTP/1.1 408 " in reply
+        assert 4 <= trio.current_time() - start < 5

@@ -313,7 +313,10 @@ class Connection:
         config = self.config
         leftover = len(h.trailing_data[0])
         received = 0
+        # Pipelined bytes already here start the head's clock; otherwise the first byte will.
         deadline = math.inf
+        if leftover:
+            deadline = trio.current_time() + (config.REQUEST_TIMEOUT or math.inf)
         while True:
             try:
                 event = h.next_event()
