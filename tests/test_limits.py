@@ -1,0 +1,170 @@
+"""Limits and failure isolation: connection caps, keep-alive request caps, idle bodies and
+readers, handler errors of every shape, and resources returned after abrupt disconnects.
+
+Network rules: see ``tests/netutil.py``. Time-based limits run on an autojumping clock.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+
+import h11
+import httpx
+import trio
+import trio.testing
+
+from trioweb import App, Server
+from trioweb.request import Request
+from trioweb.response import HTTPResponse, StreamingHTTPResponse, stream, text
+from trioweb.server.connection import Connection
+
+from .netutil import TIMEOUT, RawClient, request, running
+
+MiB = 1024 * 1024
+
+
+def limits_app() -> App:
+    app = App("limits")
+
+    @app.get("/")
+    async def index(req: Request) -> HTTPResponse:
+        return text("ok")
+
+    @app.post("/upload", stream=True)
+    async def upload(req: Request) -> HTTPResponse:
+        return text(str(len(await req.receive_body())))
+
+    @app.get("/download")
+    async def download(req: Request) -> StreamingHTTPResponse:
+        async def body(response: StreamingHTTPResponse) -> None:
+            for _ in range(64):
+                await response.write(b"d" * MiB)
+
+        return stream(body)
+
+    @app.get("/group")
+    async def group(req: Request) -> HTTPResponse:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(trio.sleep, 0)
+            raise ValueError("inside a nursery")
+        return text("unreachable")  # pragma: no cover
+
+    return app
+
+
+async def test_keep_alive_max_requests_closes_after_the_last_one() -> None:
+    app = limits_app()
+    app.config.KEEP_ALIVE_MAX_REQUESTS = 2
+    async with running(app) as server:
+        with trio.fail_after(TIMEOUT):
+            client = await RawClient.connect(server)
+            await client.send(request("GET", "/"), h11.EndOfMessage())
+            first, _ = await client.response()
+            assert (b"connection", b"close") not in first.headers
+            client.h11.start_next_cycle()
+            await client.send(request("GET", "/"), h11.EndOfMessage())
+            second, _ = await client.response()
+            assert (b"connection", b"close") in second.headers
+            assert await client.stream.receive_some(10) == b""
+            await client.aclose()
+
+
+async def test_max_connections_holds_further_clients_in_the_backlog() -> None:
+    app = limits_app()
+    app.config.MAX_CONNECTIONS = 1
+    async with running(app) as server:
+        with trio.fail_after(TIMEOUT):
+            first = await RawClient.connect(server)
+            await first.send(request("GET", "/"), h11.EndOfMessage())
+            await first.response()
+            second = await RawClient.connect(server)  # the kernel accepts it into the backlog
+            await second.send(request("GET", "/"), h11.EndOfMessage())
+            await trio.testing.wait_all_tasks_blocked(cushion=0.05)
+            assert len(server.connections) == 1  # the second waits, unaccepted
+            await first.aclose()  # frees the slot: the waiting client is served
+            head, body = await second.response()
+            assert (head.status_code, body) == (200, b"ok")
+            await second.aclose()
+
+
+async def test_a_stalled_body_gets_408(autojump_clock: trio.abc.Clock) -> None:
+    app = limits_app()
+    app.config.REQUEST_BODY_IDLE_TIMEOUT = 7
+    async with app.test_client() as client:
+        stream_ = await client.listener.connect()
+        await stream_.send_all(
+            b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc"
+        )
+        start = trio.current_time()
+        reply = b""
+        while chunk := await stream_.receive_some(1024):
+            reply += chunk
+        assert reply.startswith(b"HTTP/1.1 408 ")
+        assert 7 <= trio.current_time() - start < 8
+
+
+async def test_a_client_that_stops_reading_is_dropped_after_the_write_timeout(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    app = limits_app()
+    app.config.WRITE_IDLE_TIMEOUT = 9
+    async with running(app) as server:
+        client = await RawClient.connect(server)
+        await client.send(request("GET", "/download"), h11.EndOfMessage())
+        start = trio.current_time()
+        with trio.fail_after(60):
+            while server.connections:
+                await trio.sleep(1)  # virtual time: the clock jumps while everyone waits
+        assert 9 <= trio.current_time() - start < 12
+        await client.aclose()
+
+
+async def test_an_exception_group_from_a_handler_nursery_is_a_500() -> None:
+    async with limits_app().test_client() as client:
+        r = await client.get("/group")
+        assert r.status_code == 500
+        assert "inside a nursery" not in r.text
+        assert (await client.get("/")).text == "ok"
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def settle(server: Server) -> None:
+    """Wait until the server has closed every connection, then collect garbage."""
+    while server.connections:
+        await trio.testing.wait_all_tasks_blocked(cushion=0.01)
+    gc.collect()
+
+
+async def test_resources_return_to_baseline_after_abrupt_disconnects() -> None:
+    app = limits_app()
+    async with running(app) as server:
+        with trio.fail_after(TIMEOUT * 3):
+            async with httpx.AsyncClient() as warm:
+                await warm.get(server.url + "/")
+            await settle(server)
+            baseline = open_fds()
+            for _ in range(20):
+                # mid-request: the head only
+                c = await RawClient.connect(server)
+                await c.stream.send_all(b"GET / HTTP/1.1\r\nHo")
+                await c.aclose()
+                # mid-upload
+                c = await RawClient.connect(server)
+                await c.send(request("POST", "/upload", [("Content-Length", str(MiB))]))
+                await c.send(h11.Data(data=b"u" * 1000))
+                await c.aclose()
+                # mid-download
+                c = await RawClient.connect(server)
+                await c.send(request("GET", "/download"), h11.EndOfMessage())
+                await c.stream.receive_some(1000)
+                await c.aclose()
+            await settle(server)
+            assert open_fds() == baseline
+            # Nothing of the dropped connections stays reachable (their buffers went with them).
+            assert not [o for o in gc.get_objects() if isinstance(o, Connection)]
+            async with httpx.AsyncClient() as after:
+                assert (await after.get(server.url + "/")).text == "ok"
