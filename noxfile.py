@@ -27,3 +27,20 @@ def typecheck(session: nox.Session) -> None:
     """Type-check the package with mypy --strict."""
     session.install("-e", ".[dev]")
     session.run("mypy", "--strict", "trioweb")
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """A long run of the connection fuzzer (FUZZ_EXAMPLES examples, 5000 by default)."""
+    session.install("-e", ".[dev]")
+    session.run(
+        "pytest", "-q", "tests/test_fuzz.py",
+        env={"FUZZ_EXAMPLES": session.env.get("FUZZ_EXAMPLES", "5000")},
+    )
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """Hundreds of concurrent clients, hostile ones included; fails on errors or leaks."""
+    session.install("-e", ".")
+    session.run("python", "bench/soak.py", *(session.posargs or ["--duration", "30"]))

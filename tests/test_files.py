@@ -1,84 +1,488 @@
-"""``file`` and ``file_stream`` responses as the client sees them."""
+"""``file`` and ``file_stream``: headers, conditional requests (304), byte ranges (206/416).
+
+Most tests go through ``app.test_client()`` (the real h11 code over memory streams); a few
+call `FileResponse` directly to see how it writes; the last ones use a real socket (rules in
+``tests/netutil.py``: port 0, ``fail_after``, the test closes its client first).
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+import trio
 
 from trioweb import App
+from trioweb.files import FileResponse, content_disposition, guess_content_type
 from trioweb.request import Request
-from trioweb.response import HTTPResponse, StreamingHTTPResponse, file, file_stream
+from trioweb.response import BaseHTTPResponse, HeaderList, file, file_stream
 
-CONTENT = b"line\n" * 50_000
+from .netutil import TIMEOUT, running
+
+CONTENT = bytes(range(256)) * 1000  # 256,000 bytes, every offset's value is predictable
+SIZE = len(CONTENT)
+MTIME_NS = 1_700_000_000_123_456_789
+LAST_MODIFIED = "Tue, 14 Nov 2023 22:13:20 GMT"  # MTIME_NS to the second
+ETAG = f'"{MTIME_NS:x}-{SIZE:x}"'
+EARLIER = "Tue, 14 Nov 2023 22:13:19 GMT"
+LATER = "Tue, 14 Nov 2023 22:13:21 GMT"
+
+Make = Callable[[Path], Awaitable[BaseHTTPResponse]]
 
 
-def file_app(path: Path) -> App:
+@pytest.fixture
+def data_file(tmp_path: Path) -> Path:
+    path = tmp_path / "data.bin"
+    path.write_bytes(CONTENT)
+    os.utime(path, ns=(MTIME_NS, MTIME_NS))
+    return path
+
+
+def make_app(path: Path, make: Make) -> App:
     app = App("files")
 
-    @app.get("/whole")
-    async def whole(req: Request) -> HTTPResponse:
-        return await file(path)
-
-    @app.get("/download")
-    async def download(req: Request) -> HTTPResponse:
-        return await file(path, filename="résumé.txt")
-
-    @app.get("/streamed")
-    async def streamed(req: Request) -> StreamingHTTPResponse:
-        return await file_stream(path, chunk_size=4096)
-
-    @app.get("/missing")
-    async def missing(req: Request) -> HTTPResponse:
-        return await file(path.with_name("nope.txt"))
+    @app.route("/f", methods=["GET", "POST"])
+    async def handler(request: Request) -> BaseHTTPResponse:
+        return await make(path)
 
     return app
 
 
-@pytest.fixture
-def text_file(tmp_path: Path) -> Path:
-    path = tmp_path / "notes.txt"
-    path.write_bytes(CONTENT)
-    return path
+async def get(
+    path: Path, make: Make, headers: dict[str, str] | None = None, method: str = "GET"
+) -> httpx.Response:
+    async with make_app(path, make).test_client() as client:
+        return await client.request(method, "/f", headers=headers)
 
 
-async def test_file_sends_the_whole_file_with_a_guessed_type(text_file: Path) -> None:
-    async with file_app(text_file).test_client() as client:
-        r = await client.get("/whole")
+def whole(path: Path) -> Awaitable[BaseHTTPResponse]:
+    return file(path)
+
+
+def streamed(path: Path) -> Awaitable[BaseHTTPResponse]:
+    return file_stream(path, chunk_size=4096)
+
+
+# Every conditional and range behaviour holds for both helpers.
+both = pytest.mark.parametrize("make", [whole, streamed], ids=["file", "file_stream"])
+
+
+# --- whole files and their headers ----------------------------------------------------------------
+
+
+@both
+async def test_the_whole_file_with_validators_and_length(data_file: Path, make: Make) -> None:
+    r = await get(data_file, make)
     assert r.status_code == 200
     assert r.content == CONTENT
-    assert r.headers["content-type"] == "text/plain; charset=utf-8"
-    assert r.headers["content-length"] == str(len(CONTENT))
-
-
-async def test_filename_makes_it_an_attachment(text_file: Path) -> None:
-    async with file_app(text_file).test_client() as client:
-        r = await client.get("/download")
-    assert r.headers["content-disposition"] == "attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.txt"
-
-
-async def test_file_stream_sends_the_file_in_pieces_with_its_length(text_file: Path) -> None:
-    async with file_app(text_file).test_client() as client:
-        r = await client.get("/streamed")
-    assert r.content == CONTENT
-    assert r.headers["content-length"] == str(len(CONTENT))
+    assert r.headers["content-length"] == str(SIZE)
+    assert r.headers["content-type"] == "application/octet-stream"
+    assert r.headers["accept-ranges"] == "bytes"
+    assert r.headers["last-modified"] == LAST_MODIFIED
+    assert r.headers["etag"] == ETAG
     assert "transfer-encoding" not in r.headers
+    assert "cache-control" not in r.headers
 
 
-async def test_head_on_a_streamed_file_sends_only_the_length(text_file: Path) -> None:
-    async with file_app(text_file).test_client() as client:
-        r = await client.head("/streamed")
+async def test_the_etag_changes_when_the_file_is_rewritten(data_file: Path) -> None:
+    first = (await get(data_file, whole)).headers["etag"]
+    os.utime(data_file, ns=(MTIME_NS + 1, MTIME_NS + 1))
+    assert (await get(data_file, whole)).headers["etag"] != first
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("notes.txt", "text/plain; charset=utf-8"),
+        ("page.html", "text/html; charset=utf-8"),
+        ("style.css", "text/css; charset=utf-8"),
+        ("data.json", "application/json"),
+        ("image.png", "image/png"),
+        ("archive.unknownext", "application/octet-stream"),
+        ("no-extension", "application/octet-stream"),
+    ],
+)
+async def test_the_content_type_is_guessed_from_the_name(
+    tmp_path: Path, name: str, expected: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"x")
+    r = await get(path, whole)
+    assert r.headers["content-type"] == expected
+
+
+async def test_mime_type_overrides_the_guess(data_file: Path) -> None:
+    r = await get(data_file, lambda p: file(p, mime_type="text/csv"))
+    assert r.headers["content-type"] == "text/csv"
+
+
+def test_guess_content_type_adds_a_charset_only_to_text() -> None:
+    assert guess_content_type("a.txt") == "text/plain; charset=utf-8"
+    assert guess_content_type(Path("a.gif")) == "image/gif"
+
+
+async def test_filename_makes_it_an_attachment_with_an_ascii_fallback(data_file: Path) -> None:
+    r = await get(data_file, lambda p: file(p, filename="résumé 2024.txt"))
+    assert r.headers["content-disposition"] == (
+        "attachment; filename=\"resume 2024.txt\"; filename*=UTF-8''r%C3%A9sum%C3%A9%202024.txt"
+    )
+
+
+def test_content_disposition_never_lets_quotes_or_newlines_through() -> None:
+    assert content_disposition('a"b\\c\r\nd') == (
+        "attachment; filename=\"a_b_c__d\"; filename*=UTF-8''a%22b%5Cc%0D%0Ad"
+    )
+    assert content_disposition("日本.txt").startswith('attachment; filename=".txt";')
+    assert content_disposition("日本").startswith('attachment; filename="download";')
+
+
+async def test_max_age_and_no_store_set_cache_control(data_file: Path) -> None:
+    r = await get(data_file, lambda p: file(p, max_age=3600))
+    assert r.headers["cache-control"] == "public, max-age=3600"
+    r = await get(data_file, lambda p: file_stream(p, no_store=True))
+    assert r.headers["cache-control"] == "no-store"
+
+
+async def test_max_age_with_no_store_or_negative_is_refused(data_file: Path) -> None:
+    with pytest.raises(ValueError, match="contradict"):
+        await file(data_file, max_age=10, no_store=True)
+    with pytest.raises(ValueError, match="max_age must not be negative"):
+        await file_stream(data_file, max_age=-1)
+
+
+async def test_given_headers_override_computed_ones_but_not_the_length(data_file: Path) -> None:
+    given = {"cache-control": "private", "Content-Length": "1", "X-Extra": "yes"}
+    r = await get(data_file, lambda p: file(p, max_age=60, headers=given))
+    assert r.headers.get_list("cache-control") == ["private"]
+    assert r.headers["content-length"] == str(SIZE)
+    assert r.headers["x-extra"] == "yes"
+    assert r.content == CONTENT
+
+
+@both
+async def test_head_sends_the_headers_and_length_only(data_file: Path, make: Make) -> None:
+    r = await get(data_file, make, method="HEAD")
+    assert r.status_code == 200
     assert r.content == b""
-    assert r.headers["content-length"] == str(len(CONTENT))
+    assert r.headers["content-length"] == str(SIZE)
+    assert r.headers["etag"] == ETAG
 
 
-async def test_a_missing_file_is_a_server_error(text_file: Path) -> None:
-    async with file_app(text_file).test_client() as client:
-        r = await client.get("/missing")
+async def test_an_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.txt"
+    path.write_bytes(b"")
+    r = await get(path, streamed)
+    assert (r.status_code, r.content, r.headers["content-length"]) == (200, b"", "0")
+
+
+async def test_a_missing_file_raises_at_call_time_and_is_a_server_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.txt"
+    with pytest.raises(FileNotFoundError):
+        await file(missing)
+    with pytest.raises(FileNotFoundError):
+        await file_stream(missing)
+    r = await get(missing, whole)
     assert r.status_code == 500
     assert "nope.txt" not in r.text
 
 
-async def test_file_stream_rejects_a_non_positive_chunk_size(text_file: Path) -> None:
+async def test_a_directory_is_not_a_file(tmp_path: Path) -> None:
+    with pytest.raises(IsADirectoryError):
+        await file(tmp_path)
+
+
+async def test_file_stream_rejects_a_non_positive_chunk_size(data_file: Path) -> None:
     with pytest.raises(ValueError, match="chunk_size must be positive"):
-        await file_stream(text_file, chunk_size=0)
+        await file_stream(data_file, chunk_size=0)
+
+
+async def test_another_status_sends_the_file_whole_whatever_the_request(data_file: Path) -> None:
+    # A custom error page is a file, not a cacheable, rangeable resource.
+    headers = {"If-None-Match": ETAG, "Range": "bytes=0-1"}
+    r = await get(data_file, lambda p: file(p, status=404), headers)
+    assert r.status_code == 404
+    assert r.content == CONTENT
+
+
+# --- how the body is written ----------------------------------------------------------------------
+
+
+class RecordingWriter:
+    """A `ResponseWriter` that records what a response asks it to send."""
+
+    def __init__(self) -> None:
+        self.started = False
+        self.calls: list[tuple[str, Any]] = []
+
+    async def send_head(self, status: int, headers: HeaderList) -> None:
+        self.started = True
+        self.calls.append(("head", status))
+
+    async def send_data(self, data: bytes) -> None:
+        self.calls.append(("data", data))
+
+    async def send_end(self) -> None:
+        self.calls.append(("end", None))
+
+    async def send_complete(self, status: int, headers: HeaderList, body: bytes) -> None:
+        self.started = True
+        self.calls.append(("complete", body))
+
+
+async def test_file_stream_reads_and_sends_one_chunk_at_a_time(data_file: Path) -> None:
+    writer = RecordingWriter()
+    await (await file_stream(data_file, chunk_size=10_000)).write_to(writer)
+    pieces = [data for kind, data in writer.calls if kind == "data"]
+    assert writer.calls[0] == ("head", 200)
+    assert writer.calls[-1] == ("end", None)
+    assert [len(p) for p in pieces] == [10_000] * 25 + [6_000]
+    assert b"".join(pieces) == CONTENT
+
+
+async def test_file_reads_the_selected_bytes_in_one_go(data_file: Path) -> None:
+    writer = RecordingWriter()
+    await (await file(data_file)).write_to(writer)
+    assert writer.calls == [("complete", CONTENT)]
+
+
+async def test_a_file_that_shrank_fails_instead_of_sending_short(data_file: Path) -> None:
+    response = await file_stream(data_file)
+    await trio.Path(data_file).write_bytes(b"short")
+    with pytest.raises(RuntimeError, match="shrank"):
+        await response.write_to(RecordingWriter())
+
+
+async def test_for_request_leaves_the_original_response_alone(data_file: Path) -> None:
+    seen: list[BaseHTTPResponse] = []
+    original = await file(data_file)
+    app = App()
+
+    @app.get("/f")
+    async def handler(request: Request) -> BaseHTTPResponse:
+        return original
+
+    @app.on_response
+    async def record(request: Request, response: BaseHTTPResponse) -> None:
+        seen.append(response)
+
+    async with app.test_client() as client:
+        r = await client.get("/f", headers={"Range": "bytes=0-9"})
+    assert r.status_code == 206
+    # Response middleware sees the 206 the client gets; the handler's response is unchanged.
+    assert isinstance(seen[0], FileResponse)
+    assert seen[0].status == 206
+    assert original.status == 200
+    assert original.headers["Content-Length"] == str(SIZE)
+    assert "Content-Range" not in original.headers
+
+
+# --- conditional requests -------------------------------------------------------------------------
+
+
+def assert_not_modified(r: httpx.Response, *, cache_control: str | None = None) -> None:
+    assert r.status_code == 304
+    assert r.content == b""
+    assert r.headers["etag"] == ETAG
+    assert r.headers["last-modified"] == LAST_MODIFIED
+    assert r.headers.get("cache-control") == cache_control
+    assert "content-type" not in r.headers
+    assert "content-length" not in r.headers
+    assert "accept-ranges" not in r.headers
+
+
+@both
+@pytest.mark.parametrize(
+    "if_none_match",
+    [ETAG, f"W/{ETAG}", f'"other", {ETAG}', "*", f'"x",W/{ETAG} , "y"'],
+    ids=["exact", "weak", "in-list", "star", "weak-in-list"],
+)
+async def test_a_matching_if_none_match_is_304(
+    data_file: Path, make: Make, if_none_match: str
+) -> None:
+    assert_not_modified(await get(data_file, make, {"If-None-Match": if_none_match}))
+
+
+async def test_304_keeps_cache_control(data_file: Path) -> None:
+    r = await get(data_file, lambda p: file(p, max_age=60), {"If-None-Match": ETAG})
+    assert_not_modified(r, cache_control="public, max-age=60")
+
+
+@pytest.mark.parametrize("if_none_match", ['"other"', f'"{MTIME_NS:x}"', ETAG.strip('"'), ""])
+async def test_a_different_if_none_match_is_200(data_file: Path, if_none_match: str) -> None:
+    r = await get(data_file, whole, {"If-None-Match": if_none_match})
+    assert (r.status_code, r.content) == (200, CONTENT)
+
+
+@pytest.mark.parametrize("since", [LAST_MODIFIED, LATER, "Wed, 01 Jan 2059 00:00:00 GMT"])
+async def test_if_modified_since_not_older_than_the_file_is_304(
+    data_file: Path, since: str
+) -> None:
+    assert_not_modified(await get(data_file, streamed, {"If-Modified-Since": since}))
+
+
+@pytest.mark.parametrize("since", [EARLIER, "not a date", "Tue, 99 Nov 2023 25:61:00 GMT", ""])
+async def test_if_modified_since_older_or_unparseable_is_200(data_file: Path, since: str) -> None:
+    r = await get(data_file, streamed, {"If-Modified-Since": since})
+    assert (r.status_code, r.content) == (200, CONTENT)
+
+
+async def test_if_none_match_takes_precedence_over_if_modified_since(data_file: Path) -> None:
+    headers = {"If-None-Match": '"other"', "If-Modified-Since": LATER}
+    r = await get(data_file, whole, headers)
+    assert r.status_code == 200
+
+
+async def test_head_is_conditional_too(data_file: Path) -> None:
+    assert_not_modified(await get(data_file, whole, {"If-None-Match": ETAG}, method="HEAD"))
+
+
+async def test_only_get_and_head_are_conditional(data_file: Path) -> None:
+    r = await get(data_file, whole, {"If-None-Match": ETAG, "Range": "bytes=0-1"}, "POST")
+    assert (r.status_code, r.content) == (200, CONTENT)
+
+
+# --- byte ranges ----------------------------------------------------------------------------------
+
+
+@both
+@pytest.mark.parametrize(
+    ("header", "first", "last"),
+    [
+        ("bytes=0-0", 0, 0),
+        ("bytes=0-9", 0, 9),
+        ("bytes=1000-70000", 1000, 70000),  # crosses file_stream's chunk boundaries
+        ("bytes=250000-", 250000, SIZE - 1),  # open end
+        ("bytes=-500", SIZE - 500, SIZE - 1),  # suffix
+        ("bytes=-999999999", 0, SIZE - 1),  # a suffix longer than the file is all of it
+        ("bytes=255990-999999999", 255990, SIZE - 1),  # end clamped
+        (f"bytes={SIZE - 1}-{SIZE - 1}", SIZE - 1, SIZE - 1),  # the last byte
+        ("BYTES=5-9", 5, 9),  # the unit is case-insensitive
+        ("bytes= 5-9", 5, 9),  # whitespace around a spec is allowed
+        ("bytes=5-9,", 5, 9),  # an empty list element is not a second range
+    ],
+)
+async def test_one_satisfiable_range_is_206(
+    data_file: Path, make: Make, header: str, first: int, last: int
+) -> None:
+    r = await get(data_file, make, {"Range": header})
+    assert r.status_code == 206
+    assert r.content == CONTENT[first : last + 1]
+    assert r.headers["content-range"] == f"bytes {first}-{last}/{SIZE}"
+    assert r.headers["content-length"] == str(last - first + 1)
+    assert r.headers["content-type"] == "application/octet-stream"
+    assert r.headers["etag"] == ETAG
+    assert r.headers["accept-ranges"] == "bytes"
+
+
+@both
+@pytest.mark.parametrize(
+    "header",
+    [
+        f"bytes={SIZE}-",  # starts at the end
+        f"bytes={SIZE + 10}-{SIZE + 20}",
+        "bytes=9-3",  # ends before it starts
+        "bytes=-0",  # a zero-length suffix
+        "bytes=abc",
+        "bytes=-",
+        "bytes=1-2-3",
+        "bytes=0x10-20",
+        "bytes=",
+        "bytes=5 - 9",  # whitespace inside a spec is malformed
+    ],
+)
+async def test_an_unsatisfiable_or_malformed_byte_range_is_416(
+    data_file: Path, make: Make, header: str
+) -> None:
+    r = await get(data_file, make, {"Range": header})
+    assert r.status_code == 416
+    assert r.content == b""
+    assert r.headers["content-range"] == f"bytes */{SIZE}"
+    assert r.headers["content-length"] == "0"
+    assert "content-type" not in r.headers
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "bytes=0-1,5-9",  # multipart/byteranges is not supported: the whole file instead
+        "bytes=0-1, 999999999-",
+        "items=0-5",  # another unit is ignored
+        "0-5",
+        "",
+    ],
+)
+async def test_ranges_that_are_ignored_give_the_whole_file(data_file: Path, header: str) -> None:
+    r = await get(data_file, streamed, {"Range": header})
+    assert (r.status_code, r.content) == (200, CONTENT)
+    assert "content-range" not in r.headers
+
+
+async def test_head_ignores_range(data_file: Path) -> None:
+    r = await get(data_file, whole, {"Range": "bytes=0-9"}, method="HEAD")
+    assert r.status_code == 200
+    assert r.headers["content-length"] == str(SIZE)
+    assert "content-range" not in r.headers
+
+
+async def test_ranges_of_an_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.bin"
+    path.write_bytes(b"")
+    r = await get(path, whole, {"Range": "bytes=0-"})
+    assert (r.status_code, r.headers["content-range"]) == (416, "bytes */0")
+    r = await get(path, whole, {"Range": "bytes=-5"})  # no byte to select: the empty file
+    assert (r.status_code, r.content) == (200, b"")
+
+
+@pytest.mark.parametrize("if_range", [ETAG, LAST_MODIFIED])
+async def test_a_matching_if_range_honours_the_range(data_file: Path, if_range: str) -> None:
+    r = await get(data_file, streamed, {"Range": "bytes=10-19", "If-Range": if_range})
+    assert (r.status_code, r.content) == (206, CONTENT[10:20])
+
+
+@pytest.mark.parametrize("if_range", ['"other"', f"W/{ETAG}", EARLIER, LATER, "garbage", ""])
+async def test_a_non_matching_if_range_sends_the_whole_file(data_file: Path, if_range: str) -> None:
+    # A weak tag never matches If-Range, and a date must equal Last-Modified exactly.
+    r = await get(data_file, streamed, {"Range": "bytes=10-19", "If-Range": if_range})
+    assert (r.status_code, r.content) == (200, CONTENT)
+
+
+async def test_a_conditional_match_wins_over_a_range(data_file: Path) -> None:
+    r = await get(data_file, whole, {"Range": "bytes=0-9", "If-None-Match": ETAG})
+    assert r.status_code == 304
+
+
+async def test_if_range_with_a_non_matching_etag_ignores_even_a_bad_range(
+    data_file: Path,
+) -> None:
+    r = await get(data_file, whole, {"Range": "bytes=9-3", "If-Range": '"other"'})
+    assert r.status_code == 200
+
+
+# --- through a real socket ------------------------------------------------------------------------
+
+
+async def test_a_large_streamed_file_and_a_range_over_a_socket(tmp_path: Path) -> None:
+    big = tmp_path / "big.bin"
+    payload = os.urandom(3 * 1024 * 1024 + 7)
+    big.write_bytes(payload)
+    app = make_app(big, lambda p: file_stream(p, chunk_size=64 * 1024))
+    async with running(app) as server:
+        with trio.fail_after(TIMEOUT):
+            async with httpx.AsyncClient(base_url=server.url) as client:
+                r = await client.get("/f")
+                assert (r.status_code, r.content) == (200, payload)
+                etag = r.headers["etag"]
+                r = await client.get("/f", headers={"Range": "bytes=1000000-", "If-Range": etag})
+                assert r.status_code == 206
+                assert r.content == payload[1_000_000:]
+                size = len(payload)
+                assert r.headers["content-range"] == f"bytes 1000000-{size - 1}/{size}"
+                r = await client.get("/f", headers={"If-None-Match": etag})
+                assert (r.status_code, r.content) == (304, b"")
+                r = await client.head("/f")
+                assert (r.status_code, r.content) == (200, b"")
+                assert r.headers["content-length"] == str(len(payload))

@@ -75,6 +75,20 @@ class Config:
     # Show tracebacks in error responses. Never enable it in production.
     DEBUG: bool = False
 
+    # Proxy headers (see trioweb.proxy and docs/requests.md, "Behind a proxy"). Any client can
+    # send X-Forwarded-For or Forwarded, so none is believed by default: request.client_ip is
+    # the socket's peer. Set these to match the proxies that really sit in front of the app.
+    #
+    # How many proxies append to X-Forwarded-For in front of the app: the Nth address from the
+    # right is the client. None or 0 trusts no X-Forwarded-* header (Sanic's default too).
+    PROXIES_COUNT: int | None = None
+    # A header your proxy overwrites with the client address, e.g. "x-real-ip" (nginx's
+    # usual setup). None: not used.
+    REAL_IP_HEADER: str | None = None
+    # Trust only RFC 7239 Forwarded elements carrying secret=<this value>, which your proxy
+    # appends (nginx: add "secret=..." to the Forwarded value). None: Forwarded is ignored.
+    FORWARDED_SECRET: str | None = None
+
     # Error pages for routes without an ``error_format``, when the request's ``Accept`` header
     # does not decide: "text", "json" or "html" ("auto" means text).
     FALLBACK_ERROR_FORMAT: str = "auto"

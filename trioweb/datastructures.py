@@ -3,28 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import overload
+from typing import TypeVar, overload
 
 __all__ = ["Headers", "MultiDict"]
 
+V = TypeVar("V")
 
-class MultiDict(Mapping[str, str]):
+
+class MultiDict(Mapping[str, V]):
     """A read-only mapping where one key may carry several values.
 
     ``d[key]`` and ``d.get(key)`` give the first value; ``d.getlist(key)`` gives all of them in
     the order they arrived. Iteration yields each key once.
+
+    It is generic over the value type: query arguments and form fields are ``MultiDict[str]``,
+    uploaded files ``MultiDict[trioweb.forms.File]``. Annotate it with the value type
+    (``MultiDict[str]``); an empty one needs it spelled out, ``MultiDict[str]()``.
     """
 
     __slots__ = ("_items", "_lists")
 
-    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+    def __init__(self, items: Iterable[tuple[str, V]] = ()) -> None:
         self._items = list(items)
-        lists: dict[str, list[str]] = {}
+        lists: dict[str, list[V]] = {}
         for key, value in self._items:
             lists.setdefault(key, []).append(value)
         self._lists = lists
 
-    def __getitem__(self, key: str) -> str:
+    def __getitem__(self, key: str) -> V:
         return self._lists[key][0]
 
     def __iter__(self) -> Iterator[str]:
@@ -34,17 +40,17 @@ class MultiDict(Mapping[str, str]):
         return len(self._lists)
 
     @overload
-    def getlist(self, key: str) -> list[str]: ...
+    def getlist(self, key: str) -> list[V]: ...
     @overload
-    def getlist(self, key: str, default: list[str]) -> list[str]: ...
-    def getlist(self, key: str, default: list[str] | None = None) -> list[str]:
+    def getlist(self, key: str, default: list[V]) -> list[V]: ...
+    def getlist(self, key: str, default: list[V] | None = None) -> list[V]:
         """All values for ``key`` in arrival order; ``default`` (or ``[]``) when absent."""
         values = self._lists.get(key)
         if values is None:
             return [] if default is None else default
         return list(values)
 
-    def multi_items(self) -> list[tuple[str, str]]:
+    def multi_items(self) -> list[tuple[str, V]]:
         """Every (key, value) pair, repeats included, in arrival order."""
         return list(self._items)
 

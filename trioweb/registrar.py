@@ -6,11 +6,17 @@ keeps them until it is registered on an app (which adds its prefix and name).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from .files import FileResponse, guess_content_type, resolve_static_path
 from .views import as_route_target
+
+if TYPE_CHECKING:
+    from .request import Request
 
 __all__ = ["MiddlewareSpec", "RouteRegistrar", "RouteSpec", "check_error_format"]
 
@@ -79,6 +85,8 @@ class RouteRegistrar:
         raise NotImplementedError
 
     _middleware_count = 0
+    # How many of this registrar's `static` calls took a default name; the first is "static".
+    _static_count = 0
 
     def middleware(
         self, kind: MiddlewareKind | Callable[..., Any] = "request", *, priority: int = 0
@@ -202,6 +210,88 @@ class RouteRegistrar:
             )
         )
         return handler
+
+    def static(
+        self,
+        uri: str,
+        file_or_directory: str | os.PathLike[str],
+        *,
+        index: str | Sequence[str] | None = None,
+        name: str | None = None,
+        strict_slashes: bool | None = None,
+        host: str | None = None,
+        max_age: int | None = None,
+        chunk_size: int = 64 * 1024,
+    ) -> None:
+        """Serve a directory's files under ``uri``, or one file at ``uri`` (GET and HEAD).
+
+        A directory is served as ``uri/<__file_uri__:path>``; with ``index``, ``uri`` itself
+        and every sub-directory answer with their index file, else a directory is 404. Files
+        are `~trioweb.files.FileResponse` responses: conditional and range requests work,
+        and they are sent in ``chunk_size`` pieces. Nothing outside the directory is ever
+        served: ``..`` (encoded or not), absolute paths, backslashes, NUL bytes and symlinks
+        leading out all answer 404 (see `trioweb.files.resolve_static_path`). The directory
+        (or file) is resolved once, here, with its symlinks.
+
+        Args:
+            uri: The URL prefix (or path, for a file), e.g. ``"/static"``.
+            file_or_directory: What to serve.
+            index: File name(s) tried in order for a directory, e.g. ``"index.html"``.
+            name: The route name for ``url_for`` (``url_for(name, __file_uri__="a.css")``).
+                Defaults to ``"static"`` for the first call, then ``"static_<uri slug>"``.
+                A directory's index route is called ``"<name>_index"``.
+            strict_slashes: As for `add_route`.
+            host: As for `add_route`.
+            max_age: Send ``Cache-Control: public, max-age=<max_age>``.
+            chunk_size: The size of each piece sent.
+
+        Raises:
+            FileNotFoundError: ``file_or_directory`` is neither a directory nor a file.
+            ValueError: ``chunk_size`` is not positive or ``max_age`` is negative.
+            trioweb.exceptions.RouteExists: the name or path is already taken.
+        """
+        if chunk_size <= 0:
+            raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+        if max_age is not None and max_age < 0:
+            raise ValueError(f"max_age must not be negative, got {max_age}")
+        indexes = (index,) if isinstance(index, str) else tuple(index or ())
+        # Resolved once, at registration (a blocking call, but at startup): the fixed root
+        # every request's path is checked against.
+        root = os.path.realpath(file_or_directory)
+        if not (os.path.isdir(root) or os.path.isfile(root)):
+            raise FileNotFoundError(f"static() has nothing to serve at {file_or_directory!r}")
+        if name is None:
+            slug = re.sub(r"[^0-9A-Za-z]+", "_", uri).strip("_") or "root"
+            name = "static" if self._static_count == 0 else f"static_{slug}"
+            self._static_count += 1
+        methods = ["GET", "HEAD"]
+
+        if os.path.isdir(root):
+
+            async def serve_directory(request: Request, __file_uri__: str = "") -> FileResponse:
+                path, found = await resolve_static_path(root, __file_uri__, indexes)
+                return FileResponse(path, found, max_age=max_age, chunk_size=chunk_size)
+
+            pattern = uri.rstrip("/") + "/<__file_uri__:path>"
+            options: dict[str, Any] = {"strict_slashes": strict_slashes, "host": host}
+            self.add_route(serve_directory, pattern, methods, name=name, **options)
+            if indexes:
+                self.add_route(serve_directory, uri, methods, name=f"{name}_index", **options)
+            return
+        # The type comes from the name given, which a symlink's target may not share.
+        mime_type = guess_content_type(file_or_directory)
+        folder, file_name = os.path.split(root)
+
+        async def serve_file(request: Request) -> FileResponse:
+            # Checked per request: the file may have been replaced (by a symlink, even).
+            path, found = await resolve_static_path(folder, file_name)
+            return FileResponse(
+                path, found, mime_type=mime_type, max_age=max_age, chunk_size=chunk_size
+            )
+
+        self.add_route(
+            serve_file, uri, methods, name=name, strict_slashes=strict_slashes, host=host
+        )
 
     def route(
         self,

@@ -12,8 +12,11 @@ from urllib.parse import parse_qsl, unquote
 
 import trio
 
+from .cookies import parse_cookie_header
 from .datastructures import Headers, MultiDict
 from .exceptions import BadRequest, PayloadTooLarge
+from .forms import File, Form, parse_form
+from .proxy import Forwarded, resolve_forwarded
 from .response import ResponseWriter, StreamingHTTPResponse
 
 if TYPE_CHECKING:
@@ -158,9 +161,9 @@ class Request:
         return self._target.partition(b"?")[2].decode("latin-1")
 
     @property
-    def args(self) -> MultiDict:
+    def args(self) -> MultiDict[str]:
         """Query arguments: ``args["k"]`` is the first value, ``args.getlist("k")`` all."""
-        cached: MultiDict | None = self.__dict__.get("args")
+        cached: MultiDict[str] | None = self.__dict__.get("args")
         if cached is None:
             cached = self.__dict__["args"] = MultiDict(self.query_args)
         return cached
@@ -179,15 +182,25 @@ class Request:
 
     @property
     def host(self) -> str:
-        """The ``Host`` header (with port, if sent), or the server's address."""
+        """The host the client asked for, with port if one was given.
+
+        A trusted proxy's ``X-Forwarded-Host`` or ``Forwarded: host=`` (see `client_ip`), else
+        the ``Host`` header, else the server's own address.
+        """
         return (
-            self.headers.get("host") or f"{self.conn_info.server_ip}:{self.conn_info.server_port}"
+            self.forwarded.host
+            or self.headers.get("host")
+            or f"{self.conn_info.server_ip}:{self.conn_info.server_port}"
         )
 
     @property
     def scheme(self) -> str:
-        """``http`` or ``https``."""
-        return self.conn_info.scheme
+        """``http`` or ``https`` (or a ``ws``-style scheme a trusted proxy reports).
+
+        A trusted proxy's ``X-Forwarded-Proto`` or ``Forwarded: proto=`` (see `client_ip`),
+        else whether this connection uses TLS.
+        """
+        return self.forwarded.proto or self.conn_info.scheme
 
     @property
     def url(self) -> str:
@@ -205,6 +218,46 @@ class Request:
         return self.conn_info.client_port
 
     @property
+    def forwarded(self) -> Forwarded:
+        """What trusted proxy headers report (``Forwarded()`` when none is trusted).
+
+        Which headers are trusted is decided by ``config.FORWARDED_SECRET``,
+        ``REAL_IP_HEADER`` and ``PROXIES_COUNT``; see `trioweb.proxy`. Parsed once.
+
+        Raises:
+            ValueError: ``config.PROXIES_COUNT`` is not ``None`` or an int >= 0.
+        """
+        cached: Forwarded | None = self.__dict__.get("forwarded")
+        if cached is None:
+            config = self.app.config
+            cached = self.__dict__["forwarded"] = resolve_forwarded(
+                self.headers,
+                proxies_count=config.PROXIES_COUNT,
+                real_ip_header=config.REAL_IP_HEADER,
+                forwarded_secret=config.FORWARDED_SECRET,
+            )
+        return cached
+
+    @property
+    def remote_addr(self) -> str:
+        """The client address a trusted proxy reported, or ``""`` when none is trusted.
+
+        An IP address (IPv6 without brackets, no port) or a proxy's obfuscated identifier
+        (``_hidden``). ``""`` too when the trusted proxy said ``unknown``.
+        """
+        return self.forwarded.client
+
+    @property
+    def client_ip(self) -> str:
+        """The client's address: `remote_addr` when a trusted proxy reported one, else `ip`.
+
+        By default no proxy header is trusted and this is the socket's peer: a client cannot
+        choose its own ``client_ip`` by sending ``X-Forwarded-For``. Configure
+        ``PROXIES_COUNT``, ``REAL_IP_HEADER`` or ``FORWARDED_SECRET`` to match your proxies.
+        """
+        return self.forwarded.client or self.conn_info.client_ip
+
+    @property
     def id(self) -> str:
         """``X-Request-ID`` when the client sent one, else a fresh UUID4 string."""
         cached: str | None = self.__dict__.get("id")
@@ -218,19 +271,13 @@ class Request:
         """Cookies sent in the ``Cookie`` header; the first of a repeated name wins.
 
         A malformed pair is skipped alone (``http.cookies.SimpleCookie`` drops every cookie
-        after one it cannot parse, and browsers do send bare names).
+        after one it cannot parse, and browsers do send bare names). Values decode as UTF-8;
+        quoted ones are unquoted (see `trioweb.cookies.parse_cookie_header`). Parsed once.
         """
-        cookies: dict[str, str] = {}
-        for header in self.headers.getall("cookie"):
-            for pair in header.split(";"):
-                name, sep, value = pair.partition("=")
-                name, value = name.strip(), value.strip()
-                if not sep or not name:
-                    continue
-                if len(value) >= 2 and value[0] == value[-1] == '"':
-                    value = value[1:-1]
-                cookies.setdefault(name, value)
-        return cookies
+        cached: dict[str, str] | None = self.__dict__.get("cookies")
+        if cached is None:
+            cached = self.__dict__["cookies"] = parse_cookie_header(self.headers.getall("cookie"))
+        return cached
 
     # -- the body ------------------------------------------------------------------------------
 
@@ -248,12 +295,37 @@ class Request:
         except ValueError as exc:
             raise BadRequest(f"the request body is not valid JSON: {exc}") from None
 
+    def _parsed_form(self) -> Form:
+        cached: Form | None = self.__dict__.get("_form")
+        if cached is None:
+            cached = self.__dict__["_form"] = parse_form(self.content_type, self.body)
+        return cached
+
     @property
-    def form(self) -> MultiDict:
-        """Fields of an ``application/x-www-form-urlencoded`` body; empty for other types."""
-        if not self.content_type.startswith("application/x-www-form-urlencoded"):
-            return MultiDict()
-        return MultiDict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
+    def form(self) -> MultiDict[str]:
+        """Text fields of a urlencoded or multipart form body: ``form["k"]``, ``getlist("k")``.
+
+        Empty for other content types and for an empty body. The body is parsed on first
+        access of `form` or `files` and kept for both. On a streaming route the body is
+        empty until ``await request.receive_body()``, so the form is empty before it (and
+        parsed afresh after it). Urlencoded values decode with the ``charset`` parameter,
+        multipart ones as UTF-8; undecodable bytes become U+FFFD.
+
+        Raises:
+            BadRequest: a malformed body (no multipart boundary, broken framing, a part
+                without a name, an unknown charset); the client gets a 400.
+        """
+        return self._parsed_form().fields
+
+    @property
+    def files(self) -> MultiDict[File]:
+        """Uploaded files of a ``multipart/form-data`` body, by field name.
+
+        ``files["upload"]`` is the first `trioweb.forms.File` (``.name``, ``.type``,
+        ``.body``), ``files.getlist("upload")`` all of them. Parsed together with `form`,
+        with the same rules and errors.
+        """
+        return self._parsed_form().files
 
     async def receive_body(self) -> bytes:
         """Read the rest of a streamed body into `body` and return it.
@@ -274,6 +346,8 @@ class Request:
                 raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
             parts.append(chunk)
         self.body = b"".join(parts)
+        # A form read before the body arrived saw an empty body; parse the real one next time.
+        self.__dict__.pop("_form", None)
         return self.body
 
     # -- responding ---------------------------------------------------------------------------

@@ -9,15 +9,20 @@ waiting while the client is not reading.
 from __future__ import annotations
 
 import json as jsonlib
-import mimetypes
 import os
+import stat
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 import trio
 
+from .cookies import Cookie, CookieJar
+
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from .files import FileResponse
     from .request import Request
 
 __all__ = [
@@ -94,7 +99,7 @@ class BaseHTTPResponse:
         ValueError: ``status`` is not a final status (1xx are interim, sent by the server).
     """
 
-    __slots__ = ("content_type", "headers", "status")
+    __slots__ = ("_cookies", "content_type", "headers", "status")
 
     def __init__(
         self,
@@ -108,6 +113,72 @@ class BaseHTTPResponse:
         self.status = status
         self.headers: dict[str, str] = dict(headers) if headers else {}
         self.content_type = content_type
+        # Made on first use: most responses set no cookie, and this is the hot path.
+        self._cookies: CookieJar | None = None
+
+    @property
+    def cookies(self) -> CookieJar:
+        """The cookies this response sets, one ``Set-Cookie`` header each."""
+        if self._cookies is None:
+            self._cookies = CookieJar()
+        return self._cookies
+
+    def add_cookie(
+        self,
+        key: str,
+        value: str,
+        *,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = True,
+        httponly: bool = False,
+        samesite: str | None = "Lax",
+        max_age: int | None = None,
+        expires: datetime | None = None,
+        partitioned: bool = False,
+        comment: str | None = None,
+    ) -> Cookie:
+        """Set a cookie; one of the same key, path and domain set earlier is replaced.
+
+        The arguments are those of `trioweb.cookies.Cookie`. Secure by default: pass
+        ``secure=False`` for a site served over plain HTTP (other than ``localhost``).
+        Cookies go out with the response head: ``request.respond()`` sends it at once, so
+        cookies added to the response it returns are never sent.
+
+        Raises:
+            ValueError: ``key`` is not a token; ``samesite`` is not Strict, Lax or None;
+                ``samesite="None"`` or ``partitioned`` without ``secure``; ``path``,
+                ``domain`` or ``comment`` contains ``;`` or a control character; a
+                ``__Secure-``/``__Host-`` name breaks its prefix's rules.
+            TypeError: ``expires`` is not a datetime or ``max_age`` not an int.
+        """
+        cookie = Cookie(
+            key,
+            value,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+            max_age=max_age,
+            expires=expires,
+            partitioned=partitioned,
+            comment=comment,
+        )
+        return self.cookies.add(cookie)
+
+    def delete_cookie(
+        self, key: str, *, path: str | None = "/", domain: str | None = None
+    ) -> Cookie:
+        """Tell the client to drop cookie ``key`` (an expired, empty ``Set-Cookie``).
+
+        ``path`` and ``domain`` must match those the cookie was set with. A cookie of the
+        same key, path and domain added to this response is replaced.
+
+        Raises:
+            ValueError: ``key`` is not a token, or ``path``/``domain`` are invalid.
+        """
+        return self.cookies.delete(key, path=path, domain=domain)
 
     def for_request(self, request: Request) -> BaseHTTPResponse:
         """The response to actually send for ``request``; by default this one.
@@ -118,8 +189,13 @@ class BaseHTTPResponse:
         return self
 
     def encoded_headers(self) -> HeaderList:
-        """The headers as the byte pairs the writer sends, ``Content-Type`` included."""
-        return _encode_headers(self.headers, self.content_type)
+        """The headers as the byte pairs the writer sends: ``Content-Type`` and cookies included."""
+        encoded = _encode_headers(self.headers, self.content_type)
+        if self._cookies:
+            encoded.extend(
+                (b"set-cookie", value.encode("latin-1")) for value in self._cookies.header_values()
+            )
+        return encoded
 
     async def write_to(self, writer: ResponseWriter) -> None:
         """Send this response through ``writer``; the server calls it once."""
@@ -321,20 +397,33 @@ def stream(
     return StreamingHTTPResponse(streaming_fn, status, headers, content_type)
 
 
-def _file_headers(
-    location: str | os.PathLike[str], filename: str | None, headers: Mapping[str, str] | None
-) -> dict[str, str]:
-    result = dict(headers or {})
-    if filename is not None:
-        result["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
-    return result
+async def _file_response(
+    location: str | os.PathLike[str],
+    status: int,
+    chunk_size: int | None,
+    mime_type: str | None,
+    headers: Mapping[str, str] | None,
+    filename: str | None,
+    max_age: int | None,
+    no_store: bool,
+) -> FileResponse:
+    # Imported here: files.py builds on this module's BaseHTTPResponse.
+    from .files import FileResponse
 
-
-def _guess_type(location: str | os.PathLike[str], mime_type: str | None) -> str:
-    if mime_type is not None:
-        return mime_type
-    guessed = mimetypes.guess_type(os.fspath(location))[0] or "application/octet-stream"
-    return guessed + "; charset=utf-8" if guessed.startswith("text/") else guessed
+    stat_result = await trio.Path(location).stat()
+    if not stat.S_ISREG(stat_result.st_mode):
+        raise IsADirectoryError(f"not a regular file: {os.fspath(location)!r}")
+    return FileResponse(
+        location,
+        stat_result,
+        status=status,
+        headers=headers,
+        mime_type=mime_type,
+        filename=filename,
+        max_age=max_age,
+        no_store=no_store,
+        chunk_size=chunk_size,
+    )
 
 
 async def file(
@@ -343,19 +432,33 @@ async def file(
     mime_type: str | None = None,
     headers: Mapping[str, str] | None = None,
     filename: str | None = None,
-) -> HTTPResponse:
-    """A response with the whole file at ``location`` read into memory (trio's async file API).
+    max_age: int | None = None,
+    no_store: bool = False,
+) -> FileResponse:
+    """The file at ``location``, read in one go when it is sent (trio's async file API).
 
-    The content type is guessed from the name unless ``mime_type`` is given; ``filename``
-    makes the client save it (``Content-Disposition: attachment``). For large files use
-    `file_stream`.
+    The response answers conditional requests (304) and single byte ranges (206/416) by
+    itself; see `trioweb.files.FileResponse`. Only the selected bytes are read, but they are
+    held in memory at once: for large files use `file_stream`.
+
+    Args:
+        location: The file's path.
+        status: The status when the whole file is sent; with anything but 200 the file is
+            always sent whole, without 304/206 handling.
+        mime_type: The content type; guessed from the extension when ``None`` (``text/*``
+            types get ``; charset=utf-8``).
+        headers: Extra headers; they override the computed ones except ``Content-Length``.
+        filename: Make the client save the file under this name (``Content-Disposition``).
+        max_age: Let caches keep it this many seconds (``Cache-Control: public, max-age=N``).
+        no_store: Forbid caching (``Cache-Control: no-store``).
 
     Raises:
-        FileNotFoundError: nothing is at ``location``.
+        FileNotFoundError: nothing is at ``location`` (checked now, with ``stat``).
+        IsADirectoryError: ``location`` is not a regular file.
+        ValueError: ``max_age`` is negative or given together with ``no_store``.
     """
-    body = await trio.Path(location).read_bytes()
-    return HTTPResponse(
-        body, status, _file_headers(location, filename, headers), _guess_type(location, mime_type)
+    return await _file_response(
+        location, status, None, mime_type, headers, filename, max_age, no_store
     )
 
 
@@ -366,29 +469,22 @@ async def file_stream(
     mime_type: str | None = None,
     headers: Mapping[str, str] | None = None,
     filename: str | None = None,
-) -> StreamingHTTPResponse:
-    """A response that sends the file at ``location`` in ``chunk_size`` pieces.
+    max_age: int | None = None,
+    no_store: bool = False,
+) -> FileResponse:
+    """The file at ``location``, sent in ``chunk_size`` pieces with its ``Content-Length``.
 
     Memory use stays at one chunk however large the file; each piece waits for the client.
-    ``Content-Length`` is the file's size when the response is built.
+    Sizes and validators come from the ``stat`` taken now. Conditional and range requests are
+    answered as for `file`, whose arguments these are too.
 
     Raises:
-        FileNotFoundError: nothing is at ``location``.
-        ValueError: ``chunk_size`` is not positive.
+        FileNotFoundError: nothing is at ``location`` (checked now, with ``stat``).
+        IsADirectoryError: ``location`` is not a regular file.
+        ValueError: ``chunk_size`` is not positive, or ``max_age`` is invalid as for `file`.
     """
     if chunk_size <= 0:
         raise ValueError(f"chunk_size must be positive, got {chunk_size}")
-    size = (await trio.Path(location).stat()).st_size
-    all_headers = {"Content-Length": str(size), **_file_headers(location, filename, headers)}
-
-    async def send_file(response: StreamingHTTPResponse) -> None:
-        async with await trio.open_file(location, "rb") as handle:
-            remaining = size
-            while remaining > 0:
-                chunk = await handle.read(min(chunk_size, remaining))
-                if not chunk:
-                    break  # the file shrank; the connection will close on the short body
-                remaining -= len(chunk)
-                await response.write(chunk)
-
-    return StreamingHTTPResponse(send_file, status, all_headers, _guess_type(location, mime_type))
+    return await _file_response(
+        location, status, chunk_size, mime_type, headers, filename, max_age, no_store
+    )

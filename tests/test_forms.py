@@ -1,0 +1,321 @@
+"""Form bodies: ``request.form`` and ``request.files``, end to end and through `parse_form`.
+
+Requests go through ``app.test_client()`` (httpx builds the multipart bodies with ``files=``
+and ``data=``); malformed bodies are written by hand, because httpx only builds good ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from trioweb import App, Request
+from trioweb.datastructures import MultiDict
+from trioweb.exceptions import BadRequest
+from trioweb.forms import File, parse_form
+from trioweb.response import HTTPResponse, json
+
+BOUNDARY = "b0undary"
+MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
+
+
+def report(request: Request) -> dict[str, Any]:
+    """What a handler saw: every field and every file, with repeats."""
+    return {
+        "form": [[k, v] for k, v in request.form.multi_items()],
+        "files": [
+            [k, f.name, f.type, f.body.decode("latin-1")] for k, f in request.files.multi_items()
+        ],
+    }
+
+
+async def post(**kwargs: Any) -> Any:
+    """POST to a handler that reports its form; return the JSON report (asserting a 200)."""
+
+    async def handler(request: Request) -> HTTPResponse:
+        return json(report(request))
+
+    app = App()
+    app.add_route(handler, "/", methods=["POST"])
+    async with app.test_client() as client:
+        response = await client.post("/", **kwargs)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def post_status(body: bytes, content_type: str) -> tuple[int, str]:
+    """POST a raw body to a handler that touches ``request.files``; return status and text."""
+
+    async def handler(request: Request) -> HTTPResponse:
+        return json(len(request.files))
+
+    app = App()
+    app.add_route(handler, "/", methods=["POST"])
+    async with app.test_client() as client:
+        response = await client.post("/", content=body, headers={"Content-Type": content_type})
+    return response.status_code, response.text
+
+
+# --- urlencoded --------------------------------------------------------------------------------
+
+
+async def test_urlencoded_fields_repeats_and_blanks() -> None:
+    body = {"name": "Zoë Smith", "tag": ["a", "b"], "empty": ""}
+    assert await post(data=body) == {
+        "form": [["name", "Zoë Smith"], ["tag", "a"], ["tag", "b"], ["empty", ""]],
+        "files": [],
+    }
+
+
+async def test_urlencoded_plus_percent_and_bare_names() -> None:
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    content = b"a=x+y%2Bz&bare&c=%C3%A9"
+    assert await post(content=content, headers=headers) == {
+        # A bare name has an empty value, as in request.args.
+        "form": [["a", "x y+z"], ["bare", ""], ["c", "é"]],
+        "files": [],
+    }
+
+
+async def test_urlencoded_charset_parameter_is_honoured() -> None:
+    headers = {"Content-Type": "application/x-www-form-urlencoded; charset=ISO-8859-1"}
+    content = b"name=Zo%EB&raw=\xe9"
+    assert (await post(content=content, headers=headers))["form"] == [
+        ["name", "Zoë"],
+        ["raw", "é"],
+    ]
+
+
+async def test_urlencoded_invalid_utf8_becomes_replacement_characters() -> None:
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert (await post(content=b"k=%FF", headers=headers))["form"] == [["k", "\ufffd"]]
+
+
+async def test_urlencoded_unknown_charset_is_400() -> None:
+    status, text = await post_status(b"a=1", "application/x-www-form-urlencoded; charset=nope")
+    assert (status, text) == (400, "400 unknown charset 'nope' in the form's Content-Type\n")
+
+
+# --- multipart ---------------------------------------------------------------------------------
+
+
+async def test_multipart_fields_and_files() -> None:
+    files = [
+        ("upload", ("a.txt", b"first", "text/plain")),
+        ("upload", ("b.bin", b"\x00\xff", "application/octet-stream")),
+        ("avatar", ("me.png", b"PNG", "image/png")),
+    ]
+    assert await post(data={"title": "Hello", "tag": ["x", "y"]}, files=files) == {
+        "form": [["title", "Hello"], ["tag", "x"], ["tag", "y"]],
+        "files": [
+            ["upload", "a.txt", "text/plain", "first"],
+            ["upload", "b.bin", "application/octet-stream", "\x00\xff"],
+            ["avatar", "me.png", "image/png", "PNG"],
+        ],
+    }
+
+
+async def test_files_first_and_getlist() -> None:
+    async def handler(request: Request) -> HTTPResponse:
+        first = request.files["upload"]
+        return json(
+            {
+                "first": [first.name, first.body.decode()],
+                "all": [f.name for f in request.files.getlist("upload")],
+                "get": request.files.get("missing"),
+                "none": request.files.getlist("missing"),
+            }
+        )
+
+    app = App()
+    app.add_route(handler, "/", methods=["POST"])
+    files = [("upload", ("1.txt", b"one")), ("upload", ("2.txt", b"two"))]
+    async with app.test_client() as client:
+        response = await client.post("/", files=files)
+    assert response.json() == {
+        "first": ["1.txt", "one"],
+        "all": ["1.txt", "2.txt"],
+        "get": None,
+        "none": [],
+    }
+
+
+async def test_multipart_non_ascii_names_values_and_filenames() -> None:
+    files = {"fichier": ("résumé.txt", "contenu é".encode(), "text/plain; charset=utf-8")}
+    assert await post(data={"clé": "valeur ü"}, files=files) == {
+        "form": [["clé", "valeur ü"]],
+        "files": [["fichier", "résumé.txt", "text/plain; charset=utf-8", "contenu Ã©"]],
+    }
+
+
+async def test_multipart_body_keeps_crlf_and_boundary_lookalikes() -> None:
+    content = b"line1\r\n--b0undar\r\n--\r\nend\r\n"
+    files = {"f": ("x", content, "application/octet-stream")}
+    assert (await post(files=files))["files"][0][3] == content.decode()
+
+
+def raw_multipart(*parts: bytes, boundary: str = BOUNDARY) -> bytes:
+    """A multipart body from already-formatted parts (headers, blank line, content)."""
+    delimiter = f"--{boundary}\r\n".encode()
+    return b"".join(delimiter + part + b"\r\n" for part in parts) + f"--{boundary}--\r\n".encode()
+
+
+async def test_part_without_content_type_is_text_plain_and_empty_filename_is_a_file() -> None:
+    body = raw_multipart(
+        b'Content-Disposition: form-data; name="doc"; filename="n.txt"\r\n\r\nabc',
+        b'Content-Disposition: form-data; name="empty"; filename=""\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n",
+    )
+    assert await post(content=body, headers={"Content-Type": MULTIPART}) == {
+        "form": [],
+        "files": [
+            ["doc", "n.txt", "text/plain", "abc"],
+            ["empty", "", "application/octet-stream", ""],
+        ],
+    }
+
+
+async def test_form_and_files_are_parsed_once_and_cached() -> None:
+    async def handler(request: Request) -> HTTPResponse:
+        return json({"form": request.form is request.form, "files": request.files is request.files})
+
+    app = App()
+    app.add_route(handler, "/", methods=["POST"])
+    async with app.test_client() as client:
+        response = await client.post("/", data={"a": "1"}, files={"f": ("f", b"x")})
+    assert response.json() == {"form": True, "files": True}
+
+
+async def test_other_content_types_give_an_empty_form_and_no_files() -> None:
+    assert await post(json={"name": "x"}) == {"form": [], "files": []}
+    assert await post(content=b"name=x", headers={"Content-Type": "text/plain"}) == {
+        "form": [],
+        "files": [],
+    }
+
+
+async def test_urlencoded_body_has_no_files() -> None:
+    assert (await post(data={"a": "1"}))["files"] == []
+
+
+# --- malformed multipart bodies are 400 ---------------------------------------------------------
+
+GOOD_PART = b'Content-Disposition: form-data; name="a"\r\n\r\n1'
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        pytest.param(
+            raw_multipart(GOOD_PART),
+            "multipart/form-data",
+            "multipart/form-data request has no boundary parameter",
+            id="missing-boundary",
+        ),
+        pytest.param(
+            b"this is not multipart at all",
+            MULTIPART,
+            "malformed multipart/form-data body: ",
+            id="no-framing",
+        ),
+        pytest.param(
+            raw_multipart(GOOD_PART)[:-12],
+            MULTIPART,
+            "malformed multipart/form-data body: the closing boundary is missing",
+            id="truncated",
+        ),
+        pytest.param(
+            raw_multipart(GOOD_PART, boundary="other"),
+            MULTIPART,
+            "malformed multipart/form-data body: ",
+            id="wrong-boundary",
+        ),
+        pytest.param(
+            raw_multipart(b"Content-Type: text/plain\r\n\r\nx"),
+            MULTIPART,
+            "a multipart/form-data part has no Content-Disposition header",
+            id="no-disposition",
+        ),
+        pytest.param(
+            raw_multipart(b"Content-Disposition: form-data\r\n\r\nx"),
+            MULTIPART,
+            'a multipart/form-data part has no "name" in Content-Disposition',
+            id="no-name",
+        ),
+    ],
+)
+async def test_malformed_multipart_is_400(body: bytes, content_type: str, message: str) -> None:
+    status, text = await post_status(body, content_type)
+    assert status == 400
+    assert text.startswith(f"400 {message}"), text
+
+
+async def test_bad_form_does_not_stop_the_connection_serving() -> None:
+    async def handler(request: Request) -> HTTPResponse:
+        return json(dict(request.form))
+
+    app = App()
+    app.add_route(handler, "/", methods=["POST"])
+    async with app.test_client() as client:
+        bad = await client.post("/", content=b"junk", headers={"Content-Type": MULTIPART})
+        good = await client.post("/", data={"a": "1"})
+    assert (bad.status_code, good.status_code, good.json()) == (400, 200, {"a": "1"})
+
+
+# --- streaming routes --------------------------------------------------------------------------
+
+
+async def test_streaming_route_form_is_empty_until_the_body_is_received() -> None:
+    async def handler(request: Request) -> HTTPResponse:
+        before = {"form": dict(request.form), "files": len(request.files)}
+        await request.receive_body()
+        return json({"before": before, "after": report(request)})
+
+    app = App()
+    app.add_route(handler, "/", methods=["POST"], stream=True)
+    async with app.test_client() as client:
+        response = await client.post("/", data={"a": "1"}, files={"f": ("f.txt", b"x")})
+    assert response.json() == {
+        "before": {"form": {}, "files": 0},
+        "after": {"form": [["a", "1"]], "files": [["f", "f.txt", "text/plain", "x"]]},
+    }
+
+
+# --- parse_form and File directly ---------------------------------------------------------------
+
+
+def test_parse_form_of_an_empty_body_is_empty_even_without_a_boundary() -> None:
+    form = parse_form("multipart/form-data", b"")
+    assert (len(form.fields), len(form.files)) == (0, 0)
+
+
+def test_parse_form_raises_bad_request() -> None:
+    with pytest.raises(BadRequest, match="no boundary parameter"):
+        parse_form("multipart/form-data", b"x")
+
+
+def test_parse_form_content_type_is_case_insensitive() -> None:
+    form = parse_form(f"Multipart/Form-Data; boundary={BOUNDARY}", raw_multipart(GOOD_PART))
+    assert form.fields == {"a": "1"}
+
+
+def test_file_is_a_frozen_slotted_value() -> None:
+    upload = File("a.txt", "text/plain", b"x")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        upload.name = "b.txt"  # type: ignore[misc]
+    assert not hasattr(upload, "__dict__")
+    assert upload == File("a.txt", "text/plain", b"x")
+
+
+def test_file_body_must_be_bytes() -> None:
+    with pytest.raises(TypeError, match=r"File\.body must be bytes, not str"):
+        File("a.txt", "text/plain", "x")  # type: ignore[arg-type]
+
+
+def test_multidict_is_generic_over_its_values() -> None:
+    files: MultiDict[File] = MultiDict([("f", File("a", "t", b"1")), ("f", File("b", "t", b"2"))])
+    assert files["f"].name == "a"
+    assert [f.name for f in files.getlist("f")] == ["a", "b"]
+    assert MultiDict[str]([("k", "v")]).getlist("k") == ["v"]

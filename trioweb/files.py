@@ -1,0 +1,443 @@
+"""File responses (conditional and range requests) and the path resolution behind static files.
+
+`FileResponse` is what `trioweb.response.file` and `~trioweb.response.file_stream` return. It
+is built from a path and the ``os.stat_result`` taken when the handler ran, and adapts itself
+to the request in `FileResponse.for_request`:
+
+- ``304 Not Modified`` when ``If-None-Match`` matches the ETag, or (without ``If-None-Match``)
+  when ``If-Modified-Since`` is not older than the file;
+- ``206 Partial Content`` for one satisfiable ``Range: bytes=...``, ``416`` for one that is not;
+- ``200`` with the whole file otherwise.
+
+Validators: ``Last-Modified`` is the modification time to the second; the ETag is *strong*,
+``"<mtime_ns hex>-<size hex>"``. Strong because ``If-Range`` may only match a strong validator
+(RFC 9110 13.1.5), and resumed downloads send the ETag there; it changes whenever the file is
+rewritten or resized, which is what makes a byte range of it safe to combine with another.
+
+`resolve_static_path` maps the sub-path of a static route to a regular file inside a root
+directory, or raises `NotFound`; see its docstring for the guarantees.
+"""
+
+from __future__ import annotations
+
+import copy
+import mimetypes
+import os
+import re
+import stat
+import unicodedata
+from collections.abc import Mapping, Sequence
+from datetime import UTC
+from email.utils import formatdate, parsedate_to_datetime
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+import trio
+
+from .exceptions import NotFound, RangeNotSatisfiable
+from .response import BaseHTTPResponse, ResponseWriter
+
+if TYPE_CHECKING:
+    from .request import Request
+
+__all__ = ["FileResponse", "content_disposition", "guess_content_type", "resolve_static_path"]
+
+# Headers a 304 keeps: the validators and caching metadata the client refreshes its copy with
+# (RFC 9110 15.4.5); everything describing a body is dropped because there is none.
+_NOT_MODIFIED_KEEPS = frozenset(
+    {"cache-control", "content-location", "etag", "expires", "last-modified", "vary"}
+)
+# Headers the file response computes itself; a caller's copy would contradict the body sent.
+_COMPUTED = frozenset({"content-length", "content-range"})
+_RANGE_SPEC = re.compile(r"([0-9]*)-([0-9]*)")
+# RFC 5987 attr-char: what may stay unescaped in ``filename*=UTF-8''...``.
+_ATTR_CHAR_SAFE = "!#$&+-.^_`|~"
+
+
+def guess_content_type(path: str | os.PathLike[str]) -> str:
+    """The content type for ``path`` by its extension; ``text/*`` types get UTF-8 as charset.
+
+    Unknown extensions are ``application/octet-stream``, which browsers download rather
+    than render.
+    """
+    guessed = mimetypes.guess_type(os.fspath(path))[0] or "application/octet-stream"
+    return guessed + "; charset=utf-8" if guessed.startswith("text/") else guessed
+
+
+def content_disposition(filename: str) -> str:
+    """A ``Content-Disposition: attachment`` value naming ``filename`` for any client.
+
+    ``filename*`` carries the exact UTF-8 name (RFC 6266, RFC 5987); the plain ``filename``
+    is an ASCII approximation for clients that ignore ``filename*``.
+    """
+    # NFKD splits "é" into "e" + an accent, so dropping non-ASCII keeps the readable part.
+    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+    fallback = "".join(c if c.isprintable() and c not in '"\\' else "_" for c in ascii_name)
+    exact = quote(filename, safe=_ATTR_CHAR_SAFE)
+    return f"attachment; filename=\"{fallback or 'download'}\"; filename*=UTF-8''{exact}"
+
+
+def _merge_headers(computed: dict[str, str], given: Mapping[str, str] | None) -> dict[str, str]:
+    """``computed`` overridden by ``given`` case-insensitively, except the framing headers."""
+    if not given:
+        return computed
+    overridden = {name.lower() for name in given}
+    merged = {k: v for k, v in computed.items() if k.lower() not in overridden}
+    merged.update((k, v) for k, v in given.items() if k.lower() not in _COMPUTED)
+    return merged
+
+
+def _get(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _parse_http_date(value: str) -> int | None:
+    """Seconds since the epoch for an HTTP date, or ``None`` if it does not parse."""
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # "-0000" means UTC without saying so
+    return int(when.timestamp())
+
+
+def _opaque_tags(header: str) -> list[str]:
+    """The entity-tags of an ``If-None-Match`` list with any ``W/`` prefix removed."""
+    return [tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()]
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """Interpret a ``Range`` header for a file of ``size`` bytes.
+
+    Returns:
+        ``(first, last)`` inclusive for one satisfiable byte range; ``None`` when the header
+        is to be ignored (another unit, several ranges).
+
+    Raises:
+        RangeNotSatisfiable: a ``bytes`` range that is malformed or lies outside the file.
+    """
+    unit, sep, ranges = header.partition("=")
+    if not sep or unit.strip().lower() != "bytes":
+        return None  # RFC 9110 14.2: a range unit we do not understand is ignored
+    specs = [spec.strip() for spec in ranges.split(",") if spec.strip()]
+    if len(specs) != 1:
+        # multipart/byteranges is not supported: several ranges get the whole file (200),
+        # which RFC 9110 14.2 allows. An empty set is malformed.
+        if specs:
+            return None
+        raise RangeNotSatisfiable("the Range header names no range")
+    found = _RANGE_SPEC.fullmatch(specs[0])
+    if found is None or found[0] == "-":
+        raise RangeNotSatisfiable(f"malformed byte range {specs[0]!r}")
+    first_text, last_text = found[1], found[2]
+    if not first_text:
+        suffix = int(last_text)
+        if suffix == 0:
+            raise RangeNotSatisfiable("a suffix range of zero bytes selects nothing")
+        if size == 0:
+            return None  # no byte to select; the (empty) whole file is the honest answer
+        return max(size - suffix, 0), size - 1
+    first = int(first_text)
+    last = int(last_text) if last_text else size - 1
+    if last < first:
+        raise RangeNotSatisfiable(f"byte range {specs[0]!r} ends before it starts")
+    if first >= size:
+        raise RangeNotSatisfiable(f"byte range {specs[0]!r} starts beyond the end")
+    return first, min(last, size - 1)
+
+
+class FileResponse(BaseHTTPResponse):
+    """A file sent from disk, answering conditional and range requests by itself.
+
+    Usually made by `trioweb.response.file` or `~trioweb.response.file_stream`. Headers
+    always sent: ``Accept-Ranges: bytes``, ``Last-Modified``, ``ETag`` (strong, from size
+    and mtime), ``Content-Length``, the content type, and ``Cache-Control`` when asked for.
+    Only a ``200`` response takes part in conditional and range handling; a file sent with
+    another status is always sent whole.
+
+    Args:
+        path: The file to send.
+        stat_result: ``os.stat(path)``, taken by the caller; sizes and validators come from it.
+        status: The HTTP status code.
+        headers: Extra headers; they override the computed ones, except ``Content-Length``
+            and ``Content-Range``.
+        mime_type: The content type; guessed from the extension when ``None``.
+        filename: Send as an attachment the browser saves under this name.
+        max_age: Send ``Cache-Control: public, max-age=<max_age>`` (seconds).
+        no_store: Send ``Cache-Control: no-store``.
+        chunk_size: Send in pieces of this many bytes; ``None`` reads the selected bytes in
+            one go.
+
+    Raises:
+        ValueError: ``chunk_size`` is not positive, ``max_age`` is negative, or both
+            ``max_age`` and ``no_store`` are given.
+    """
+
+    __slots__ = ("_first", "_length", "_send_body", "chunk_size", "path", "size")
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        stat_result: os.stat_result,
+        *,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        mime_type: str | None = None,
+        filename: str | None = None,
+        max_age: int | None = None,
+        no_store: bool = False,
+        chunk_size: int | None = None,
+    ) -> None:
+        if chunk_size is not None and chunk_size <= 0:
+            raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+        if max_age is not None and max_age < 0:
+            raise ValueError(f"max_age must not be negative, got {max_age}")
+        if max_age is not None and no_store:
+            raise ValueError("max_age and no_store=True contradict each other; pass one")
+        self.path = os.fspath(path)
+        self.size = stat_result.st_size
+        self.chunk_size = chunk_size
+        computed = {
+            "Accept-Ranges": "bytes",
+            "Last-Modified": formatdate(stat_result.st_mtime_ns // 10**9, usegmt=True),
+            "ETag": f'"{stat_result.st_mtime_ns:x}-{stat_result.st_size:x}"',
+        }
+        if filename is not None:
+            computed["Content-Disposition"] = content_disposition(filename)
+        if no_store:
+            computed["Cache-Control"] = "no-store"
+        elif max_age is not None:
+            computed["Cache-Control"] = f"public, max-age={max_age}"
+        super().__init__(
+            status,
+            _merge_headers(computed, headers),
+            mime_type if mime_type is not None else guess_content_type(self.path),
+        )
+        self._select(0, self.size)
+        self._send_body = True
+
+    def _select(self, first: int, length: int) -> None:
+        self._first = first
+        self._length = length
+        self.headers["Content-Length"] = str(length)
+
+    def __repr__(self) -> str:
+        return f"<FileResponse {self.status} {self.path!r} {self._length} bytes>"
+
+    @property
+    def etag(self) -> str | None:
+        """The ``ETag`` this response sends (a caller's header overrides the computed one)."""
+        return _get(self.headers, "etag")
+
+    @property
+    def last_modified(self) -> int | None:
+        """``Last-Modified`` as seconds since the epoch, or ``None`` if it does not parse."""
+        value = _get(self.headers, "last-modified")
+        return None if value is None else _parse_http_date(value)
+
+    # -- adapting to the request ----------------------------------------------------------------
+
+    def for_request(self, request: Request) -> BaseHTTPResponse:
+        """304, 206, 416 or this 200, as the request's conditional and ``Range`` headers ask.
+
+        This response is never changed: any other answer is a modified copy of it.
+        """
+        if self.status != 200 or request.method not in ("GET", "HEAD"):
+            return self
+        headers = request.headers
+        if self._not_modified(headers.get("if-none-match"), headers.get("if-modified-since")):
+            return self._not_modified_response()
+        if request.method == "HEAD":
+            # The writer drops a HEAD body anyway; not opening the file saves a thread hop.
+            return self._variant(200, send_body=False)
+        range_header = headers.get("range")
+        if range_header is None or not self._if_range_holds(headers.get("if-range")):
+            return self
+        try:
+            selected = _parse_range(range_header, self.size)
+        except RangeNotSatisfiable:
+            # Answered here rather than raised, so response middleware sees it like any other.
+            response = self._variant(416, send_body=False)
+            response._select(0, 0)
+            response.headers["Content-Range"] = f"bytes */{self.size}"
+            response.content_type = None
+            _drop(response.headers, "content-type")
+            return response
+        if selected is None:
+            return self
+        first, last = selected
+        response = self._variant(206, send_body=True)
+        response._select(first, last - first + 1)
+        response.headers["Content-Range"] = f"bytes {first}-{last}/{self.size}"
+        return response
+
+    def _not_modified(self, if_none_match: str | None, if_modified_since: str | None) -> bool:
+        if if_none_match is not None:
+            # RFC 9110 13.1.2: weak comparison; If-Modified-Since is then ignored.
+            etag = self.etag
+            tags = _opaque_tags(if_none_match)
+            return "*" in tags or (etag is not None and etag.removeprefix("W/") in tags)
+        if if_modified_since is None:
+            return False
+        since = _parse_http_date(if_modified_since)
+        modified = self.last_modified
+        return since is not None and modified is not None and modified <= since
+
+    def _if_range_holds(self, if_range: str | None) -> bool:
+        """Whether a ``Range`` may be honoured given ``If-Range`` (absent means yes)."""
+        if if_range is None:
+            return True
+        if_range = if_range.strip()
+        if if_range.startswith(('"', "W/")):
+            # Strong comparison: a weak tag never matches (RFC 9110 13.1.5).
+            etag = self.etag
+            return etag is not None and not etag.startswith("W/") and if_range == etag
+        since = _parse_http_date(if_range)
+        return since is not None and since == self.last_modified
+
+    def _variant(self, status: int, *, send_body: bool) -> FileResponse:
+        # A copy keeps whatever else the handler attached to the response (cookies, say).
+        response = copy.copy(self)
+        response.status = status
+        response.headers = dict(self.headers)
+        response._send_body = send_body
+        return response
+
+    def _not_modified_response(self) -> FileResponse:
+        response = self._variant(304, send_body=False)
+        response.headers = {
+            k: v for k, v in self.headers.items() if k.lower() in _NOT_MODIFIED_KEEPS
+        }
+        response.content_type = None
+        return response
+
+    # -- sending --------------------------------------------------------------------------------
+
+    async def write_to(self, writer: ResponseWriter) -> None:
+        """Send the selected bytes; a file that shrank since its stat ends the connection.
+
+        Raises:
+            OSError: the file could not be opened or read (before the head: a 500).
+            RuntimeError: the file ended before the bytes promised by ``Content-Length``.
+        """
+        headers = self.encoded_headers()
+        if not self._send_body or self._length == 0:
+            await writer.send_complete(self.status, headers, b"")
+            return
+        async with await trio.open_file(self.path, "rb") as handle:
+            if self._first:
+                await handle.seek(self._first)
+            if self.chunk_size is None:
+                body = await handle.read(self._length)
+                self._check_read(len(body), self._length)
+                await writer.send_complete(self.status, headers, body)
+                return
+            await writer.send_head(self.status, headers)
+            remaining = self._length
+            while remaining > 0:
+                chunk = await handle.read(min(self.chunk_size, remaining))
+                self._check_read(len(chunk), min(self.chunk_size, remaining))
+                remaining -= len(chunk)
+                await writer.send_data(chunk)
+            await writer.send_end()
+
+    def _check_read(self, got: int, wanted: int) -> None:
+        # A regular file returns what was asked unless it ends; sending fewer bytes than the
+        # Content-Length promised would leave the client waiting, so fail loudly instead.
+        if got < wanted:
+            raise RuntimeError(f"{self.path!r} shrank while it was being sent")
+
+
+def _drop(headers: dict[str, str], name: str) -> None:
+    for key in [k for k in headers if k.lower() == name]:
+        del headers[key]
+
+
+# -- static files ---------------------------------------------------------------------------------
+
+
+def _relative_parts(sub_path: str) -> list[str]:
+    """The segments of a URL sub-path, or `NotFound` for anything but a plain relative path.
+
+    Belt and braces: the containment check in `_resolve` is what makes serving safe; this
+    refuses the shapes of traversal up front, so no odd path reaches the file system at all.
+    """
+    if "\x00" in sub_path or "\\" in sub_path:
+        raise NotFound()
+    if sub_path == "":
+        return []
+    parts = sub_path.split("/")
+    if len(parts) > 1 and parts[-1] == "":
+        parts.pop()  # "dir/" names the directory, whose index is served
+    for part in parts:
+        # "" catches absolute paths ("/etc/passwd") and "a//b"; "." and ".." are traversal.
+        if part in ("", ".", ".."):
+            raise NotFound()
+    return parts
+
+
+def _contained(root: str, path: str) -> str:
+    """``path`` with every symlink resolved, or `NotFound` if that is outside ``root``."""
+    try:
+        real = os.path.realpath(path)
+    except (OSError, ValueError):
+        raise NotFound() from None  # a NUL byte, or a path the OS refuses outright
+    if os.path.commonpath([root, real]) != root:
+        raise NotFound()
+    return real
+
+
+def _regular_file(path: str) -> os.stat_result | None:
+    try:
+        result = os.stat(path)
+    except (OSError, ValueError):
+        return None  # missing, unreadable, a symlink loop, a name too long: all "not here"
+    return result if stat.S_ISREG(result.st_mode) else None
+
+
+def _resolve(root: str, sub_path: str, index: Sequence[str]) -> tuple[str, os.stat_result]:
+    target = _contained(root, os.path.join(root, *_relative_parts(sub_path)))
+    try:
+        found = os.stat(target)
+    except (OSError, ValueError):
+        raise NotFound() from None
+    if stat.S_ISREG(found.st_mode):
+        return target, found
+    if stat.S_ISDIR(found.st_mode):
+        for name in index:
+            candidate = _contained(root, os.path.join(target, name))
+            result = _regular_file(candidate)
+            if result is not None:
+                return candidate, result
+    # A directory without an index, or a FIFO or device (reading one could block forever).
+    raise NotFound()
+
+
+async def resolve_static_path(
+    root: str, sub_path: str, index: Sequence[str] = ()
+) -> tuple[str, os.stat_result]:
+    """Map the sub-path of a static URL to a regular file inside ``root``.
+
+    Guarantees: the file returned lies inside ``root`` after every symlink is resolved, so
+    ``..`` segments (however they were percent-encoded: the router decodes parameters once,
+    and nothing here decodes again), absolute paths, backslashes, NUL bytes and symlinks that
+    lead outside all end in `NotFound`, never in a file. Symlinks that stay inside ``root``
+    are followed. A directory is answered with the first of ``index`` that is a regular file
+    in it. The file system is touched in a worker thread, so the event loop never blocks.
+
+    Args:
+        root: The directory served, already resolved with ``os.path.realpath``.
+        sub_path: The decoded path below the static route's prefix; ``""`` is ``root``.
+        index: File names tried in order when the path is a directory.
+
+    Returns:
+        The file's real path and its ``os.stat_result``.
+
+    Raises:
+        NotFound: there is no regular file to serve at ``sub_path`` inside ``root``.
+    """
+    return await trio.to_thread.run_sync(_resolve, root, sub_path, tuple(index))
