@@ -648,3 +648,45 @@ def test_a_group_with_a_clashing_name_registers_nothing() -> None:
         app.blueprint(Blueprint.group(fresh, Blueprint("taken")))
     assert "fresh" not in app.blueprints
     assert [route.name for route in app.router.routes] == []
+
+
+def test_add_task_rejects_a_coroutine_object() -> None:
+    app = App("tasks")
+
+    async def work() -> None:
+        pass
+
+    coroutine = work()
+    with pytest.raises(TypeError, match="add_task takes an async function"):
+        app.add_task(coroutine)  # type: ignore[arg-type]
+    coroutine.close()
+
+
+def test_url_for_external_and_anchor() -> None:
+    app = App("urls")
+
+    @app.get("/page/<id:int>")
+    async def page(request: Request, id: int) -> HTTPResponse:
+        return text("page")
+
+    assert app.url_for("page", id=1, _anchor="a b") == "/page/1#a%20b"
+    with pytest.raises(URLBuildError, match="needs _server= or config.SERVER_NAME"):
+        app.url_for("page", id=1, _external=True)
+    app.config.SERVER_NAME = "example.com"
+    assert app.url_for("page", id=1, _external=True, _scheme="https") == (
+        "https://example.com/page/1"
+    )
+
+
+async def test_a_failing_start_listener_surfaces_its_own_error() -> None:
+    app = App("bad-start")
+
+    @app.before_server_start
+    async def explode(a: App) -> None:
+        raise RuntimeError("cannot connect to the database")
+
+    with pytest.RaisesGroup(
+        pytest.RaisesExc(RuntimeError, match="cannot connect"), flatten_subgroups=True
+    ):
+        async with app.test_client():
+            pass  # pragma: no cover

@@ -220,3 +220,11 @@ async def test_an_error_after_the_response_started_aborts_the_message() -> None:
     assert b"first half;" in raw
     assert not raw.endswith(b"0\r\n\r\n")  # no chunked terminator: the client sees a cut body
     assert raw.count(b"HTTP/1.1") == 1  # and never a second response
+
+
+def test_unauthorized_keeps_the_usual_arguments_apart_from_the_challenge() -> None:
+    exc = Unauthorized("who?", "Basic", context={"a": 1}, realm="site")
+    assert exc.headers == {"WWW-Authenticate": 'Basic realm="site"'}
+    assert exc.context == {"a": 1}
+    with pytest.raises(TypeError, match="need a scheme"):
+        Unauthorized("who?", realm="site")

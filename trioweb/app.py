@@ -7,11 +7,13 @@ talks to the app only through `match` and `dispatch`.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import trio
 
@@ -41,6 +43,16 @@ Listener = Callable[["App"], Awaitable[None]]
 ListenerEvent = Literal[
     "before_server_start", "after_server_start", "before_server_stop", "after_server_stop"
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteInfo:
+    """What the app knows of a route beyond its pattern and handler."""
+
+    blueprint: str | None
+    error_format: str | None
+    #: Subprotocols for a websocket route (maybe empty); ``None`` for an HTTP route.
+    websocket: tuple[str, ...] | None
 
 
 class App(RouteRegistrar):
@@ -75,8 +87,8 @@ class App(RouteRegistrar):
         self.ctx = SimpleNamespace()
         self.middleware_stack = MiddlewareStack()
         self.error_handlers = ErrorHandlers()
-        # Per route name: the blueprint it came from and its error-page format.
-        self._route_info: dict[str, tuple[str | None, str | None]] = {}
+        # Per route name: what the router does not keep (blueprint, error format, websocket).
+        self._route_info: dict[str, RouteInfo] = {}
         self.listeners: dict[ListenerEvent, list[Listener]] = {
             "before_server_start": [],
             "after_server_start": [],
@@ -118,7 +130,7 @@ class App(RouteRegistrar):
                 host=spec.host,
             )
         )
-        self._route_info[name] = (spec.blueprint, spec.error_format)
+        self._route_info[name] = RouteInfo(spec.blueprint, spec.error_format, spec.websocket)
 
     def _route_named(self, name: str) -> Route | None:
         try:
@@ -153,14 +165,27 @@ class App(RouteRegistrar):
             for exc_type, handler in bp.error_handler_specs:
                 self.error_handlers.add(exc_type, handler, bp.name)
 
-    def url_for(self, name: str, /, *, _anchor: str | None = None, **params: Any) -> str:
+    def url_for(
+        self,
+        name: str,
+        /,
+        *,
+        _anchor: str | None = None,
+        _external: bool = False,
+        _scheme: str = "http",
+        _server: str | None = None,
+        **params: Any,
+    ) -> str:
         """The path of the route called ``name``; parameters it does not use form the query.
 
         Example: ``app.url_for("user", id=3, tab="posts")`` -> ``"/user/3?tab=posts"``.
         ``name`` is positional-only, so a route parameter may be called ``name`` too.
+        ``_external=True`` gives a full URL on ``_server`` (default ``config.SERVER_NAME``)
+        with ``_scheme``; ``_anchor`` adds a fragment.
 
         Raises:
-            URLBuildError: no route has that name, or a path parameter is missing or misfits.
+            URLBuildError: no route has that name, a path parameter is missing or misfits, or
+                an external URL has no server name.
         """
         route = self.router.by_name(name)
         path = route.url_path(params)
@@ -168,7 +193,12 @@ class App(RouteRegistrar):
         if query:
             path += "?" + urlencode(query, doseq=True)
         if _anchor:
-            path += "#" + _anchor
+            path += "#" + quote(_anchor, safe="")
+        if _external:
+            server = _server or self.config.SERVER_NAME
+            if not server:
+                raise URLBuildError("an external URL needs _server= or config.SERVER_NAME")
+            path = f"{_scheme}://{server}{path}"
         return path
 
     # -- middleware, errors, listeners, tasks -----------------------------------------------------
@@ -211,6 +241,8 @@ class App(RouteRegistrar):
         Added while the server is running, the task starts at once and belongs to that run
         only; added before, it starts with every run (each `serve` or test client).
         """
+        if not callable(async_fn) or inspect.iscoroutine(async_fn):
+            raise TypeError(f"add_task takes an async function and its arguments, not {async_fn!r}")
         if self._task_nursery is not None:
             self._task_nursery.start_soon(async_fn, *args)
         else:
@@ -233,6 +265,20 @@ class App(RouteRegistrar):
         request.route = match.route
         request.match_info = match.params
         return match.route.is_stream(request.method)
+
+    def websocket_subprotocols(self, request: Request) -> tuple[str, ...] | None:
+        """For a request routed to a websocket route, the subprotocols it serves; else None."""
+        route = request.route
+        return None if route is None else self._route_info[route.name].websocket
+
+    async def before_upgrade(self, request: Request) -> BaseHTTPResponse | None:
+        """Run request middleware for a websocket upgrade; a response refuses the upgrade."""
+        try:
+            return await self.middleware_stack.run_request(request, self._scope(request))
+        except ClientDisconnected:
+            raise
+        except Exception as exc:
+            return await self.handle_error(request, exc)
 
     async def dispatch(self, request: Request) -> BaseHTTPResponse | None:
         """Run middleware and the handler for a matched request; turn errors into responses.
@@ -264,7 +310,7 @@ class App(RouteRegistrar):
 
     def _scope(self, request: Request) -> str | None:
         route = request.route
-        return None if route is None else self._route_info.get(route.name, (None, None))[0]
+        return None if route is None else self._route_info[route.name].blueprint
 
     async def _run_handler(self, request: Request) -> BaseHTTPResponse:
         route = request.route
@@ -316,7 +362,7 @@ class App(RouteRegistrar):
             logger.error("%s", exc.message, exc_info=exc)
         route_format = None
         if request is not None and request.route is not None:
-            route_format = self._route_info.get(request.route.name, (None, None))[1]
+            route_format = self._route_info[request.route.name].error_format
         fmt = choose_format(request, route_format, self.config.FALLBACK_ERROR_FORMAT)
         return render_error(exc, fmt, self.config.DEBUG)
 

@@ -69,6 +69,24 @@ class Config:
     # Kernel accept backlog; trio's default is the system maximum (SOMAXCONN).
     BACKLOG: int | None = None
 
+    # The largest WebSocket message accepted; a larger one closes the connection with 1009.
+    # 1 MiB is trio-websocket's and Sanic's default.
+    WEBSOCKET_MAX_SIZE: int = 1024 * 1024
+
+    # Received messages waiting for a WebSocket handler; when full, the connection stops
+    # reading and TCP slows the peer. trio-websocket's default is 1.
+    WEBSOCKET_MESSAGE_QUEUE_SIZE: int = 1
+
+    # Ping each WebSocket peer this often; with no pong within WEBSOCKET_PING_TIMEOUT the
+    # connection closes with 1011 and its handler is cancelled. 20 s each, as in Sanic; keeps
+    # NAT and proxy idle timers from dropping quiet connections. ``None`` disables pings.
+    WEBSOCKET_PING_INTERVAL: float | None = 20.0
+    WEBSOCKET_PING_TIMEOUT: float = 20.0
+
+    # The host (and port) `App.url_for(..., _external=True)` builds URLs on, e.g.
+    # "example.com"; None means external URLs need an explicit _server.
+    SERVER_NAME: str | None = None
+
     # Log one line per response at INFO on the ``trioweb.access`` logger.
     ACCESS_LOG: bool = True
 

@@ -14,6 +14,7 @@ Hierarchy::
      |    +-- PayloadTooLarge                 413
      |    +-- RangeNotSatisfiable             416
      |    +-- ExpectationFailed               417
+     |    +-- UpgradeRequired                 426  (a websocket route asked without upgrade)
      |    +-- RequestHeaderFieldsTooLarge     431
      |    +-- ServerError                     500
      |    +-- ServiceUnavailable              503
@@ -50,6 +51,7 @@ __all__ = [
     "ServiceUnavailable",
     "URLBuildError",
     "Unauthorized",
+    "UpgradeRequired",
 ]
 
 
@@ -106,19 +108,33 @@ class Unauthorized(HTTPException):
     Args:
         message: Text shown to the client.
         scheme: Auth scheme for ``WWW-Authenticate`` (e.g. ``"Bearer"``); none means no header.
+        headers, context, extra, quiet: As for `HTTPException`.
         **challenge: Parameters of the challenge, such as ``realm="api"``.
+
+    Raises:
+        TypeError: challenge parameters were given without a ``scheme``.
     """
 
     status_code = 401
 
     def __init__(
-        self, message: str | None = None, scheme: str | None = None, **challenge: str
+        self,
+        message: str | None = None,
+        scheme: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        context: Mapping[str, Any] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        quiet: bool | None = None,
+        **challenge: str,
     ) -> None:
-        headers = {}
+        all_headers = dict(headers or {})
         if scheme is not None:
             params = ", ".join(f'{key}="{value}"' for key, value in challenge.items())
-            headers["WWW-Authenticate"] = f"{scheme} {params}".strip()
-        super().__init__(message, headers=headers)
+            all_headers["WWW-Authenticate"] = f"{scheme} {params}".strip()
+        elif challenge:
+            raise TypeError("Unauthorized challenge parameters need a scheme")
+        super().__init__(message, headers=all_headers, context=context, extra=extra, quiet=quiet)
 
 
 class Forbidden(HTTPException):
@@ -170,6 +186,15 @@ class ExpectationFailed(HTTPException):
     """417: the ``Expect`` header asks for something the server does not do."""
 
     status_code = 417
+
+
+class UpgradeRequired(HTTPException):
+    """426: this path speaks WebSocket; the request did not ask to upgrade."""
+
+    status_code = 426
+
+    def __init__(self, message: str | None = None, *, protocol: str = "websocket") -> None:
+        super().__init__(message, headers={"Upgrade": protocol, "Connection": "Upgrade"})
 
 
 class RequestHeaderFieldsTooLarge(HTTPException):

@@ -40,6 +40,8 @@ class RouteSpec:
     error_format: str | None = None
     #: The blueprint that declared it; set when the blueprint is registered on an app.
     blueprint: str | None = None
+    #: For a websocket route, the subprotocols it speaks in preference order (maybe none).
+    websocket: tuple[str, ...] | None = None
 
 
 MiddlewareKind = Literal["request", "response"]
@@ -210,6 +212,91 @@ class RouteRegistrar:
             )
         )
         return handler
+
+    def add_websocket_route(
+        self,
+        handler: Callable[..., Any],
+        uri: str,
+        *,
+        subprotocols: Iterable[str] | None = None,
+        name: str | None = None,
+        strict_slashes: bool | None = None,
+        host: str | None = None,
+        version: int | str | None = None,
+    ) -> Callable[..., Any]:
+        """Serve WebSocket connections at ``uri`` with ``handler(request, ws, **params)``.
+
+        ``ws`` is the accepted `trio_websocket.WebSocketConnection`. Request middleware runs
+        before the upgrade and may refuse it by returning a response (sent instead of the
+        ``101``). A plain GET without upgrade headers gets ``426 Upgrade Required``.
+
+        Args:
+            handler: ``async def handler(request, ws, **params)``; returning closes with 1000,
+                raising closes with 1011.
+            uri: The path pattern, as for `add_route`.
+            subprotocols: The subprotocols served, in preference order: the first of them
+                the client offers is chosen; with no overlap the connection has none.
+            name: The route name for `App.url_for`; defaults to the handler's name.
+            strict_slashes: As for `add_route`.
+            host: As for `add_route`.
+            version: As for `add_route`.
+
+        Returns:
+            ``handler`` unchanged.
+
+        Raises:
+            TypeError: ``subprotocols`` is a single string.
+        """
+        if isinstance(subprotocols, str):
+            raise TypeError(f"subprotocols must be a list of names, not {subprotocols!r}")
+        if not callable(handler):
+            raise TypeError(f"websocket handler must be callable, got {handler!r}")
+        explicit = name is not None
+        if name is None:
+            name = getattr(handler, "__name__", None) or type(handler).__name__
+        self._register(
+            RouteSpec(
+                handler,
+                uri,
+                frozenset({"GET"}),
+                frozenset(),
+                name,
+                explicit,
+                strict_slashes,
+                host,
+                version,
+                None,
+                None,
+                tuple(subprotocols or ()),
+            )
+        )
+        return handler
+
+    def websocket(
+        self,
+        uri: str,
+        *,
+        subprotocols: Iterable[str] | None = None,
+        name: str | None = None,
+        strict_slashes: bool | None = None,
+        host: str | None = None,
+        version: int | str | None = None,
+    ) -> Callable[[H], H]:
+        """Decorate ``async def handler(request, ws, **params)``; see `add_websocket_route`."""
+
+        def decorator(handler: H) -> H:
+            self.add_websocket_route(
+                handler,
+                uri,
+                subprotocols=subprotocols,
+                name=name,
+                strict_slashes=strict_slashes,
+                host=host,
+                version=version,
+            )
+            return handler
+
+        return decorator
 
     def static(
         self,

@@ -12,15 +12,16 @@ its own yet beyond making the client importable.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpcore
 import httpx
 import trio
 import trio.testing
+import trio_websocket
 
 from .server.serve import Server, serve_listeners
 
@@ -119,7 +120,8 @@ class TestClient(httpx.AsyncClient):
     """An ``httpx.AsyncClient`` wired to an app through in-memory streams.
 
     Entering it starts the app (``before/after_server_start``, ``add_task`` work); leaving it
-    shuts the app down gracefully. ``client.server`` is the running `Server`.
+    shuts the app down gracefully. ``client.server`` is the running `Server`, and
+    ``client.websocket(path)`` opens a WebSocket over the same in-memory transport.
     """
 
     __test__ = False  # not a pytest test class
@@ -134,13 +136,18 @@ class TestClient(httpx.AsyncClient):
 
     async def __aenter__(self) -> TestClient:
         nursery = await self._stack.enter_async_context(trio.open_nursery())
-        self.server = await nursery.start(
-            lambda task_status: serve_listeners(
-                self.app, [self.listener], scheme="http", task_status=task_status
+        try:
+            self.server = await nursery.start(
+                lambda task_status: serve_listeners(
+                    self.app, [self.listener], scheme="http", task_status=task_status
+                )
             )
-        )
-        self._stack.push_async_callback(self.server.shutdown)
-        await super().__aenter__()
+            self._stack.push_async_callback(self.server.shutdown)
+            await super().__aenter__()
+        except BaseException as exc:
+            # Close the nursery here, so the app's own start-up error is what surfaces.
+            if not await self._stack.__aexit__(type(exc), exc, exc.__traceback__):
+                raise
         return self
 
     async def __aexit__(
@@ -153,3 +160,38 @@ class TestClient(httpx.AsyncClient):
             await super().__aexit__(exc_type, exc_value, traceback)
         finally:
             await self._stack.__aexit__(exc_type, exc_value, traceback)
+
+    @asynccontextmanager
+    async def websocket(
+        self,
+        path: str,
+        *,
+        subprotocols: Sequence[str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        max_message_size: int = 2**20,
+    ) -> AsyncIterator[trio_websocket.WebSocketConnection]:
+        """Open a WebSocket to ``path`` (``async with client.websocket("/ws") as ws:``).
+
+        Yields trio-websocket's client connection; it is closed (1000) on leaving the block.
+
+        Raises:
+            trio_websocket.ConnectionRejected: the server answered with an HTTP response
+                instead of ``101`` (its ``status_code``, ``headers`` and ``body`` are there).
+        """
+        stream = await self.listener.connect()
+        async with trio.open_nursery() as nursery:
+            ws = await trio_websocket.wrap_client_stream(
+                nursery,
+                # Annotated as a socket stream, but only the trio.abc.Stream methods are used.
+                cast(trio.SocketStream, stream),
+                "testserver",
+                path,
+                subprotocols=subprotocols,
+                extra_headers=[(k.encode(), v.encode()) for k, v in (headers or {}).items()],
+                max_message_size=max_message_size,
+            )
+            try:
+                yield ws
+            finally:
+                await ws.aclose()
+                nursery.cancel_scope.cancel()

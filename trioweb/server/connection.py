@@ -33,9 +33,11 @@ from ..exceptions import (
     RequestHeaderFieldsTooLarge,
     RequestTimeout,
     ServiceUnavailable,
+    UpgradeRequired,
 )
 from ..request import ConnInfo, Request, RequestStream
-from ..response import HeaderList
+from ..response import BaseHTTPResponse, HeaderList
+from .websocket import WebSocketSession, is_upgrade, serialize_head
 
 if TYPE_CHECKING:
     from ..app import App
@@ -217,6 +219,8 @@ class Connection:
         self._work = trio.lowlevel.ParkingLot()
         self._read_scope: trio.CancelScope | None = None
         self._idle_scope: trio.CancelScope | None = None
+        self._nursery: trio.Nursery | None = None
+        self._websocket: WebSocketSession | None = None
 
     # -- lifetime -------------------------------------------------------------------------------
 
@@ -227,6 +231,7 @@ class Connection:
         """
         try:
             async with trio.open_nursery() as nursery:
+                self._nursery = nursery
                 nursery.start_soon(self._respond_loop)
                 await self._read_loop()
                 nursery.cancel_scope.cancel()
@@ -269,9 +274,48 @@ class Connection:
                 pass
 
     def drain(self) -> None:
-        """Shutdown has begun: close now if idle between requests, else after this response."""
+        """Shutdown has begun: close now if idle between requests, else after this response.
+
+        A WebSocket connection is closed with 1001 (going away).
+        """
         if self._idle_scope is not None:
             self._idle_scope.cancel()
+        if self._websocket is not None:
+            self._websocket.going_away()
+
+    async def _upgrade(
+        self, event: h11.Request, request: Request, subprotocols: tuple[str, ...]
+    ) -> None:
+        """Hand the connection to trio-websocket, unless middleware or the request refuses.
+
+        From here on the socket belongs to the WebSocket; the HTTP timeouts no longer apply.
+        """
+        refusal: BaseHTTPResponse | None = None
+        body_event = self.h11.next_event()
+        if not isinstance(body_event, h11.EndOfMessage):
+            refusal = self.app.error_response(
+                BadRequest("a WebSocket upgrade request may not have a body"), request
+            )
+        elif self.host.draining:
+            refusal = self.app.error_response(
+                ServiceUnavailable("the server is shutting down"), request
+            )
+        else:
+            refusal = await self.app.before_upgrade(request)
+        if refusal is not None:
+            self.writer.begin(request.method, None)
+            with contextlib.suppress(ClientDisconnected):
+                await refusal.write_to(self.writer)
+            self._log_access(request)
+            return
+        if self._nursery is None:  # pragma: no cover - set for as long as run() runs
+            raise RuntimeError("the connection is not running")
+        handshake = serialize_head(event) + self.h11.trailing_data[0]
+        self._websocket = WebSocketSession(request, self.config, self._nursery)
+        try:
+            await self._websocket.run(handshake, self.stream, subprotocols)
+        finally:
+            self._websocket = None
 
     # -- the reader -------------------------------------------------------------------------------
 
@@ -376,6 +420,12 @@ class Connection:
         cycle = _Cycle(request)
         streaming = self.app.match(request)
         rejection = self._check_head(request, streaming)
+        subprotocols = self.app.websocket_subprotocols(request)
+        if subprotocols is not None and rejection is None:
+            if is_upgrade(request):
+                await self._upgrade(event, request, subprotocols)
+                return False
+            rejection = UpgradeRequired("this path serves WebSocket connections only")
         if rejection is not None:
             request._route_error = rejection
             request.route = None
