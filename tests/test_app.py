@@ -670,7 +670,7 @@ def test_url_for_external_and_anchor() -> None:
         return text("page")
 
     assert app.url_for("page", id=1, _anchor="a b") == "/page/1#a%20b"
-    with pytest.raises(URLBuildError, match="needs _server= or config.SERVER_NAME"):
+    with pytest.raises(URLBuildError, match=r"needs _server= or config\.SERVER_NAME"):
         app.url_for("page", id=1, _external=True)
     app.config.SERVER_NAME = "example.com"
     assert app.url_for("page", id=1, _external=True, _scheme="https") == (
