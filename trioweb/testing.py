@@ -12,7 +12,7 @@ its own yet beyond making the client importable.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
@@ -179,19 +179,35 @@ class TestClient(httpx.AsyncClient):
                 instead of ``101`` (its ``status_code``, ``headers`` and ``body`` are there).
         """
         stream = await self.listener.connect()
-        async with trio.open_nursery() as nursery:
-            ws = await trio_websocket.wrap_client_stream(
-                nursery,
-                # Annotated as a socket stream, but only the trio.abc.Stream methods are used.
-                cast(trio.SocketStream, stream),
-                "testserver",
-                path,
-                subprotocols=subprotocols,
-                extra_headers=[(k.encode(), v.encode()) for k, v in (headers or {}).items()],
-                max_message_size=max_message_size,
-            )
-            try:
-                yield ws
-            finally:
-                await ws.aclose()
-                nursery.cancel_scope.cancel()
+        try:
+            async with trio.open_nursery() as nursery:
+                ws = await trio_websocket.wrap_client_stream(
+                    nursery,
+                    # Annotated as a socket stream, but only the trio.abc.Stream methods are used.
+                    cast(trio.SocketStream, stream),
+                    "testserver",
+                    path,
+                    subprotocols=subprotocols,
+                    extra_headers=[(k.encode(), v.encode()) for k, v in (headers or {}).items()],
+                    max_message_size=max_message_size,
+                )
+                try:
+                    yield ws
+                finally:
+                    await ws.aclose()
+                    nursery.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            # One error (a rejection, or the test's own assertion) surfaces as itself, not
+            # wrapped by the nursery that carried it.
+            leaves = list(_leaves(group))
+            if len(leaves) == 1:
+                raise leaves[0] from None
+            raise
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> Iterator[BaseException]:
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            yield from _leaves(exc)
+        else:
+            yield exc

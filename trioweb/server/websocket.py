@@ -87,6 +87,12 @@ def choose_subprotocol(served: Iterable[str], offered: Iterable[str]) -> str | N
     return next((protocol for protocol in served if protocol in offered_set), None)
 
 
+def _only_connection_closed(exc: Exception) -> bool:
+    if isinstance(exc, ExceptionGroup):
+        return exc.split(trio_websocket.ConnectionClosed)[1] is None
+    return isinstance(exc, trio_websocket.ConnectionClosed)
+
+
 class WebSocketSession:
     """One accepted WebSocket connection and the handler serving it.
 
@@ -123,11 +129,12 @@ class WebSocketSession:
                     pinger.start_soon(self._keep_alive, ws)
                 try:
                     await route.handler(self.request, ws, **self.request.match_info)
-                except trio_websocket.ConnectionClosed:
-                    pass  # the peer (or a shutdown) closed it; nothing is left to say
-                except Exception:
-                    logger.exception("websocket handler %r failed", route.name)
-                    code = INTERNAL_ERROR
+                except Exception as exc:
+                    # The peer (or a shutdown) closing the socket under a handler is the
+                    # normal way for it to end, even from inside the handler's own nursery.
+                    if not _only_connection_closed(exc):
+                        logger.exception("websocket handler %r failed", route.name)
+                        code = INTERNAL_ERROR
                 pinger.cancel_scope.cancel()
         if self._handler_scope.cancelled_caught:
             code = INTERNAL_ERROR
@@ -155,8 +162,8 @@ class WebSocketSession:
                     return
                 continue
             logger.info("websocket peer %s sent no pong in %s s", self.request.ip, timeout)
+            # run() closes with 1011 once the handler (and this task with it) is cancelled.
             self._handler_scope.cancel()
-            await self._close(ws, INTERNAL_ERROR, "ping timeout")
             return
 
     def going_away(self) -> None:
