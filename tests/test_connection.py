@@ -12,7 +12,7 @@ import httpx
 import trio
 
 from trioweb import App
-from trioweb.exceptions import HTTPException
+from trioweb.exceptions import BadRequest, HTTPException
 from trioweb.request import Request
 from trioweb.response import HTTPResponse, text
 
@@ -338,3 +338,15 @@ async def test_a_partial_pipelined_head_still_times_out(autojump_clock: trio.abc
         assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
         assert b"HTTP/1.1 408 " in reply
         assert 4 <= trio.current_time() - start < 5
+
+
+async def test_malformed_requests_are_bad_requests_to_error_handlers() -> None:
+    app = make_app()
+
+    @app.exception(BadRequest)
+    async def bad(req: Request, exc: BaseException) -> HTTPResponse:
+        return text(f"bad: {type(exc).__name__}", status=400)
+
+    reply = await exchange(app, b"GET / HTTP/1.1\r\nno colon here\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert reply.endswith(b"bad: BadRequest")

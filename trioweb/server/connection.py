@@ -54,8 +54,9 @@ _STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 # How long a closing connection keeps reading what the client still sends (see _linger).
 _LINGER_SECONDS = 2.0
 _LINGER_IDLE_SECONDS = 0.5
-# Bodies larger than this leave in several writes, so no single write buffers them whole.
-_SPLIT_WRITES_OVER = 256 * 1024
+# Bodies larger than this leave in several writes, so no single write buffers them whole,
+# and WRITE_IDLE_TIMEOUT bounds each piece: a client must take 64 KiB per timeout period.
+_SPLIT_WRITES_OVER = 64 * 1024
 
 
 class ConnectionHost(Protocol):
@@ -68,29 +69,46 @@ class ConnectionHost(Protocol):
 
 
 class _Cycle:
-    """The state of one request/response exchange, shared by the reader and the responder."""
+    """The state of one request/response exchange, shared by the reader and the responder.
 
-    __slots__ = ("_head_sent", "body_send", "done", "request", "scope", "timer")
+    The responder runs the exchange in ``scope``. The reader cancels it when the client leaves
+    (`abandon`). Its deadline is RESPONSE_TIMEOUT until the response head goes out, and
+    WRITE_IDLE_TIMEOUT while a write waits on the client; otherwise it has none.
+    """
+
+    __slots__ = (
+        "abandoned",
+        "body_send",
+        "done",
+        "head_sent",
+        "request",
+        "response_deadline",
+        "scope",
+    )
 
     def __init__(self, request: Request) -> None:
         self.request = request
         self.scope = trio.CancelScope()
-        # RESPONSE_TIMEOUT: armed once the whole request has arrived (a streaming upload may
-        # take as long as it takes), relaxed once the response head has gone out.
-        self.timer = trio.CancelScope()
         self.done = trio.Event()
         self.body_send: trio.MemorySendChannel[bytes] | None = None
-        self._head_sent = False
+        self.abandoned = False
+        self.head_sent = False
+        self.response_deadline = math.inf
 
     def arm_response_timeout(self, timeout: float | None) -> None:
-        """Start the RESPONSE_TIMEOUT clock now (no effect once the head has gone out)."""
-        if timeout is not None and not self._head_sent:
-            self.timer.deadline = trio.current_time() + timeout
+        """Start the RESPONSE_TIMEOUT clock now (no effect once the head has gone out).
 
-    def head_sent(self) -> None:
-        """The response has started: the handler is no longer racing RESPONSE_TIMEOUT."""
-        self._head_sent = True
-        self.timer.deadline = math.inf
+        Called once the whole request has arrived: a streaming upload may take as long as
+        it takes.
+        """
+        if timeout is not None and not self.head_sent:
+            self.response_deadline = trio.current_time() + timeout
+            self.scope.deadline = self.response_deadline
+
+    def abandon(self) -> None:
+        """The reader takes over (the client left, or its body broke): cancel the exchange."""
+        self.abandoned = True
+        self.scope.cancel()
 
 
 class _Writer:
@@ -127,7 +145,7 @@ class _Writer:
         self.started = True
         self.status = status
         if self._cycle is not None:
-            self._cycle.head_sent()
+            self._cycle.head_sent = True
         return response
 
     async def send_head(self, status: int, headers: HeaderList) -> None:
@@ -184,12 +202,38 @@ class _Writer:
         if not data:
             return
         timeout = self._conn.config.WRITE_IDLE_TIMEOUT
+        cycle = self._cycle
         try:
-            with trio.fail_after(timeout if timeout is not None else math.inf):
+            if cycle is None:
+                # Between exchanges (100 Continue, errors for unreadable requests).
+                with trio.move_on_after(math.inf if timeout is None else timeout) as scope:
+                    await self._conn.stream.send_all(data)
+                if scope.cancelled_caught:
+                    self._h11.send_failed()
+                    raise ClientDisconnected("the client stopped reading")
+            elif timeout is None:
                 await self._conn.stream.send_all(data)
-        except (*_STREAM_ERRORS, trio.TooSlowError) as exc:
+            else:
+                # Borrow the exchange's scope rather than open one per write: the deadline
+                # holds only while this write waits on the client.
+                # Deadline changes cost: skip those that change nothing (the head usually
+                # leaves under an earlier RESPONSE_TIMEOUT) or come too late to matter (the
+                # exchange's last write).
+                scope = cycle.scope
+                deadline = trio.current_time() + timeout
+                if deadline < scope.deadline:
+                    scope.deadline = deadline
+                await self._conn.stream.send_all(data)
+                if not self.finished:
+                    settled = math.inf if cycle.head_sent else cycle.response_deadline
+                    if scope.deadline != settled:
+                        scope.deadline = settled
+        except trio.Cancelled:
+            self._h11.send_failed()  # some of it may have gone out: the stream is unusable
+            raise
+        except _STREAM_ERRORS as exc:
             self._h11.send_failed()
-            raise ClientDisconnected("the client stopped reading or went away") from exc
+            raise ClientDisconnected("the client went away") from exc
 
 
 class Connection:
@@ -451,7 +495,9 @@ class Connection:
     def _check_head(self, request: Request, streaming: bool) -> HTTPException | None:
         """What is wrong with a parsed head before any of its body is read, if anything."""
         if request.http_version not in ("1.0", "1.1"):
-            return HTTPVersionNotSupported(f"HTTP/{request.http_version} is not supported")
+            return HTTPVersionNotSupported(
+                f"HTTP/{request.http_version} is not supported", quiet=True
+            )
         headers = request.headers
         if "content-length" in headers and "transfer-encoding" in headers:
             # h11 lets chunked win (RFC 9112), but a proxy in front may have used the length:
@@ -548,7 +594,7 @@ class Connection:
     async def _abandon(self, cycle: _Cycle, error: HTTPException | None) -> None:
         """Cancel a running cycle; answer ``error`` if its response had not started."""
         self._read_scope = None
-        cycle.scope.cancel()
+        cycle.abandon()
         with trio.CancelScope(shield=True):
             await cycle.done.wait()
         if error is not None and not self.writer.started:
@@ -560,15 +606,26 @@ class Connection:
         self._work.unpark()
 
     async def _await_cycle(self, cycle: _Cycle) -> bool:
-        """Wait for the response, watching for a disconnect; ``False`` if the client left."""
+        """Wait for the response, watching for a disconnect; ``False`` if the connection ends.
+
+        One read does two jobs: while the handler runs it notices a client that leaves, and
+        once the response is out it is the keep-alive wait for the next request (the
+        responder then gives it the KEEP_ALIVE_TIMEOUT deadline, or cancels it).
+        """
         h = self.h11
         if not cycle.done.is_set() and h.their_state is h11.DONE and not h.trailing_data[0]:
-            with trio.CancelScope() as self._read_scope:
-                await self._receive()
-            self._read_scope = None
-            if h.trailing_data[1]:
+            received = -1
+            with trio.CancelScope() as scope:
+                self._read_scope = scope
+                try:
+                    received = await self._receive()
+                finally:
+                    self._read_scope = self._idle_scope = None
+            if scope.cancelled_caught:
+                return False  # the connection is closing, or it idled out after the response
+            if received == 0:
                 if not cycle.done.is_set():
-                    await self._abandon(cycle, None)
+                    await self._abandon(cycle, None)  # the client left mid-request
                 return False
         # Pipelined bytes wait in h11 (at most one read) and the kernel until this response is out.
         await cycle.done.wait()
@@ -582,15 +639,25 @@ class Connection:
                 await self._work.park()
             cycle, self._pending = self._pending, None
             try:
-                with cycle.scope:
-                    await self._respond(cycle)
+                await self._respond(cycle)
             finally:
                 if cycle.request.stream is not None:
                     cycle.request.stream.close()
                 self.requests_served += 1
                 cycle.done.set()
-                if self._read_scope is not None:
-                    self._read_scope.cancel()
+                self._hand_back_read()
+
+    def _hand_back_read(self) -> None:
+        """The exchange is over: the reader's pending read becomes the keep-alive wait."""
+        scope = self._read_scope
+        if scope is None:
+            return
+        h = self.h11
+        if h.our_state is h11.DONE and h.their_state is h11.DONE and not self.host.draining:
+            scope.deadline = trio.current_time() + self.config.KEEP_ALIVE_TIMEOUT
+            self._idle_scope = scope
+        else:
+            scope.cancel()
 
     def close_after_response(self) -> bool:
         """Whether the response being sent must end the connection (keep-alive is over)."""
@@ -605,12 +672,11 @@ class Connection:
     async def _respond(self, cycle: _Cycle) -> None:
         request = cycle.request
         writer = self.writer
-        timer = cycle.timer
         if request.stream is None:
             cycle.arm_response_timeout(self.config.RESPONSE_TIMEOUT)
-        with timer:
-            writer.begin(request.method, cycle)
-            request._writer = writer
+        writer.begin(request.method, cycle)
+        request._writer = writer
+        with cycle.scope:
             try:
                 response = await self.app.dispatch(request)
                 if response is not None and not writer.started:
@@ -623,7 +689,9 @@ class Connection:
             finally:
                 if writer.started:
                     self._log_access(request)
-        if timer.cancelled_caught and not writer.started:
+        timed_out = cycle.scope.cancelled_caught and not cycle.abandoned
+        if timed_out and not writer.started and self.h11.our_state is h11.SEND_RESPONSE:
+            writer.begin(request.method, None)
             error = ServiceUnavailable("the handler did not respond in time")
             await self._send_error(request, error)
 
@@ -663,7 +731,7 @@ class Connection:
         if self.config.ACCESS_LOG and access_logger.isEnabledFor(logging.INFO):
             access_logger.info(
                 "%s %s %s %d %d",
-                self.conn_info.client_ip,
+                request.client_ip,
                 request.method,
                 request.raw_path,
                 self.writer.status,
@@ -671,6 +739,20 @@ class Connection:
             )
 
 
+_PROTOCOL_ERRORS: dict[int, type[HTTPException]] = {
+    400: BadRequest,
+    431: RequestHeaderFieldsTooLarge,
+    505: HTTPVersionNotSupported,
+}
+
+
 def _protocol_error(exc: h11.RemoteProtocolError) -> HTTPException:
-    """Translate an h11 parse error into the trioweb exception for its status."""
-    return HTTPException(str(exc), status_code=exc.error_status_hint)
+    """Translate an h11 parse error into the trioweb exception for its status.
+
+    Always quiet: any client can send garbage, and it must not be able to flood the logs.
+    """
+    status = exc.error_status_hint
+    error_class = _PROTOCOL_ERRORS.get(status)
+    if error_class is None:
+        return HTTPException(str(exc), status_code=status, quiet=True)
+    return error_class(str(exc), quiet=True)
