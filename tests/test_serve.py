@@ -170,3 +170,44 @@ async def test_a_task_added_while_serving_belongs_to_that_run_only() -> None:
     async with app.test_client():
         pass
     assert runs == ["ran"]
+
+
+async def test_shutdown_under_load_answers_every_accepted_request() -> None:
+    app = App("load")
+    in_flight = 50
+    started = 0
+    all_started = trio.Event()
+    release = trio.Event()
+
+    @app.post("/work", stream=True)
+    async def work(req: Request) -> HTTPResponse:
+        nonlocal started
+        started += 1
+        if started == in_flight:
+            all_started.set()
+        await release.wait()
+        return text(str(len(await req.receive_body())))
+
+    replies: list[tuple[int, bytes, bool]] = []
+
+    async def client_task(server: Server, body: bytes) -> None:
+        client = await RawClient.connect(server)
+        await client.send(request("POST", "/work", [("Content-Length", str(len(body)))]))
+        await client.send(h11.Data(data=body), h11.EndOfMessage())
+        head, reply = await client.response()
+        replies.append((head.status_code, reply, (b"connection", b"close") in head.headers))
+        await client.aclose()
+
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            server: Server = await nursery.start(app.serve, "127.0.0.1", 0)
+            async with trio.open_nursery() as clients:
+                for i in range(in_flight):
+                    clients.start_soon(client_task, server, b"x" * (i * 1000))
+                await all_started.wait()
+                nursery.start_soon(server.shutdown)
+                await trio.testing.wait_all_tasks_blocked()
+                with pytest.raises(OSError, match="connect"):
+                    await trio.open_tcp_stream(server.host, server.port)
+                release.set()
+    assert sorted(replies) == sorted((200, str(i * 1000).encode(), True) for i in range(in_flight))
