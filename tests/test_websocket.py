@@ -261,3 +261,25 @@ async def test_chat_fans_out_to_100_concurrent_clients() -> None:
         for ws in sockets:
             await ws.aclose()
         nursery.cancel_scope.cancel()
+
+
+async def test_a_broken_handshake_is_answered_and_the_connection_closed() -> None:
+    cases = [
+        (b"", b"400 Bad Request"),  # no Sec-WebSocket-Key
+        (
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n",
+            b"426 Upgrade Required",
+        ),
+    ]
+    for extra, status in cases:
+        async with ws_app().test_client() as client:
+            stream = await client.listener.connect()
+            await stream.send_all(
+                b"GET /echo HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\n" + extra + b"\r\n"
+            )
+            reply = b""
+            with trio.fail_after(TIMEOUT):
+                while chunk := await stream.receive_some(4096):
+                    reply += chunk
+            assert reply.startswith(b"HTTP/1.1 " + status), reply

@@ -193,8 +193,16 @@ class UpgradeRequired(HTTPException):
 
     status_code = 426
 
-    def __init__(self, message: str | None = None, *, protocol: str = "websocket") -> None:
-        super().__init__(message, headers={"Upgrade": protocol, "Connection": "Upgrade"})
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        protocol: str = "websocket",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            message, headers={"Upgrade": protocol, "Connection": "Upgrade", **(headers or {})}
+        )
 
 
 class RequestHeaderFieldsTooLarge(HTTPException):

@@ -37,7 +37,7 @@ from ..exceptions import (
 )
 from ..request import ConnInfo, Request, RequestStream
 from ..response import BaseHTTPResponse, HeaderList
-from .websocket import WebSocketSession, is_upgrade, serialize_head
+from .websocket import WebSocketSession, handshake_problem, is_upgrade, serialize_head
 
 if TYPE_CHECKING:
     from ..app import App
@@ -340,12 +340,15 @@ class Connection:
             refusal = self.app.error_response(
                 BadRequest("a WebSocket upgrade request may not have a body"), request
             )
-        elif self.host.draining:
+        elif (problem := handshake_problem(request)) is not None:
+            refusal = self.app.error_response(problem, request)
+        elif not self.host.draining:
+            refusal = await self.app.before_upgrade(request)
+        if refusal is None and self.host.draining:
+            # Checked after middleware too: a shutdown may have begun while it ran.
             refusal = self.app.error_response(
                 ServiceUnavailable("the server is shutting down"), request
             )
-        else:
-            refusal = await self.app.before_upgrade(request)
         if refusal is not None:
             self.writer.begin(request.method, None)
             with contextlib.suppress(ClientDisconnected):

@@ -9,6 +9,7 @@ trio-websocket performs the handshake itself through its public API.
 
 from __future__ import annotations
 
+import base64
 import logging
 import math
 from collections.abc import Iterable
@@ -18,11 +19,20 @@ import h11
 import trio
 import trio_websocket
 
+from ..exceptions import BadRequest, HTTPException, UpgradeRequired
+
 if TYPE_CHECKING:
     from ..config import Config
     from ..request import Request
 
-__all__ = ["ReplayStream", "WebSocketSession", "choose_subprotocol", "is_upgrade"]
+__all__ = [
+    "ReplayStream",
+    "WebSocketSession",
+    "choose_subprotocol",
+    "handshake_problem",
+    "is_upgrade",
+    "serialize_head",
+]
 
 logger = logging.getLogger("trioweb.websocket")
 
@@ -72,6 +82,27 @@ def is_upgrade(request: Request) -> bool:
         and "websocket" in _tokens(",".join(headers.getall("upgrade")))
         and "upgrade" in _tokens(",".join(headers.getall("connection")))
     )
+
+
+def handshake_problem(request: Request) -> HTTPException | None:
+    """Why trio-websocket would refuse this upgrade request, if it would.
+
+    Checked before the hand-over, so a broken handshake is answered by trioweb (and the
+    connection closed) instead of leaving trio-websocket waiting for a request it rejected.
+    """
+    key = request.headers.get("sec-websocket-key", "")
+    try:
+        valid_key = len(base64.b64decode(key, validate=True)) == 16
+    except ValueError:
+        valid_key = False
+    if not valid_key:
+        return BadRequest("a WebSocket upgrade needs a valid Sec-WebSocket-Key")
+    if request.headers.get("sec-websocket-version") != "13":
+        return UpgradeRequired(
+            "only WebSocket version 13 is supported",
+            headers={"Sec-WebSocket-Version": "13"},
+        )
+    return None
 
 
 def serialize_head(event: h11.Request) -> bytes:
