@@ -71,9 +71,9 @@ class ConnectionHost(Protocol):
 class _Cycle:
     """The state of one request/response exchange, shared by the reader and the responder.
 
-    The responder runs the exchange in ``scope``. The reader cancels it when the client leaves
-    (`abandon`). Its deadline is RESPONSE_TIMEOUT until the response head goes out, and
-    WRITE_IDLE_TIMEOUT while a write waits on the client; otherwise it has none.
+    Its deadlines are plain times that the server's timekeeper checks (see
+    `Connection.check_deadlines`): RESPONSE_TIMEOUT until the response head goes out, and
+    WRITE_IDLE_TIMEOUT while a write waits on the client.
     """
 
     __slots__ = (
@@ -83,17 +83,19 @@ class _Cycle:
         "head_sent",
         "request",
         "response_deadline",
-        "scope",
+        "timed_out",
+        "write_deadline",
     )
 
     def __init__(self, request: Request) -> None:
         self.request = request
-        self.scope = trio.CancelScope()
         self.done = trio.Event()
         self.body_send: trio.MemorySendChannel[bytes] | None = None
         self.abandoned = False
+        self.timed_out = False
         self.head_sent = False
         self.response_deadline = math.inf
+        self.write_deadline = math.inf
 
     def arm_response_timeout(self, timeout: float | None) -> None:
         """Start the RESPONSE_TIMEOUT clock now (no effect once the head has gone out).
@@ -103,12 +105,12 @@ class _Cycle:
         """
         if timeout is not None and not self.head_sent:
             self.response_deadline = trio.current_time() + timeout
-            self.scope.deadline = self.response_deadline
 
-    def abandon(self) -> None:
-        """The reader takes over (the client left, or its body broke): cancel the exchange."""
-        self.abandoned = True
-        self.scope.cancel()
+    def deadline(self) -> float:
+        """When the exchange times out, as things stand."""
+        if self.head_sent:
+            return self.write_deadline
+        return min(self.response_deadline, self.write_deadline)
 
 
 class _Writer:
@@ -205,7 +207,7 @@ class _Writer:
         cycle = self._cycle
         try:
             if cycle is None:
-                # Between exchanges (100 Continue, errors for unreadable requests).
+                # Between exchanges (100 Continue, errors for unreadable requests): rare.
                 with trio.move_on_after(math.inf if timeout is None else timeout) as scope:
                     await self._conn.stream.send_all(data)
                 if scope.cancelled_caught:
@@ -214,20 +216,11 @@ class _Writer:
             elif timeout is None:
                 await self._conn.stream.send_all(data)
             else:
-                # Borrow the exchange's scope rather than open one per write: the deadline
-                # holds only while this write waits on the client.
-                # Deadline changes cost: skip those that change nothing (the head usually
-                # leaves under an earlier RESPONSE_TIMEOUT) or come too late to matter (the
-                # exchange's last write).
-                scope = cycle.scope
-                deadline = trio.current_time() + timeout
-                if deadline < scope.deadline:
-                    scope.deadline = deadline
-                await self._conn.stream.send_all(data)
-                if not self.finished:
-                    settled = math.inf if cycle.head_sent else cycle.response_deadline
-                    if scope.deadline != settled:
-                        scope.deadline = settled
+                cycle.write_deadline = trio.current_time() + timeout
+                try:
+                    await self._conn.stream.send_all(data)
+                finally:
+                    cycle.write_deadline = math.inf
         except trio.Cancelled:
             self._h11.send_failed()  # some of it may have gone out: the stream is unusable
             raise
@@ -260,9 +253,19 @@ class Connection:
         self.writer = _Writer(self)
         self.requests_served = 0
         self._pending: _Cycle | None = None
+        self._cycle: _Cycle | None = None
         self._work = trio.lowlevel.ParkingLot()
-        self._read_scope: trio.CancelScope | None = None
-        self._idle_scope: trio.CancelScope | None = None
+        # One scope per task for the connection's whole life. Cancelling either ends the
+        # connection; deadlines are plain times the server's timekeeper enforces, because a
+        # trio scope or deadline per wait costs more than the rest of a small request.
+        self._reader_scope = trio.CancelScope()
+        self._responder_scope = trio.CancelScope()
+        #: When the reader's current wait for a request ends the connection (idle timeout).
+        self.read_deadline = math.inf
+        self._idle = False  # the reader waits between requests: a drain may close it now
+        self._watching = False  # the reader's read doubles as the disconnect watch
+        self._closing = False  # the responder is gone: whatever it sends is the last response
+        self._abandoned = False  # the reader cancelled the exchange and will close
         self._nursery: trio.Nursery | None = None
         self._websocket: WebSocketSession | None = None
 
@@ -277,7 +280,8 @@ class Connection:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 nursery.start_soon(self._respond_loop)
-                await self._read_loop()
+                with self._reader_scope:
+                    await self._read_loop()
                 nursery.cancel_scope.cancel()
             await self._linger()
         except Exception:
@@ -322,10 +326,25 @@ class Connection:
 
         A WebSocket connection is closed with 1001 (going away).
         """
-        if self._idle_scope is not None:
-            self._idle_scope.cancel()
+        if self._idle:
+            self._reader_scope.cancel()
         if self._websocket is not None:
             self._websocket.going_away()
+
+    def check_deadlines(self, now: float) -> None:
+        """End whatever has outlived its deadline; the server's timekeeper calls it.
+
+        An idle wait for a request closes the connection; an exchange past RESPONSE_TIMEOUT
+        or stuck writing past WRITE_IDLE_TIMEOUT is cancelled (and answered with 503 when
+        nothing was sent yet).
+        """
+        if self.read_deadline <= now:
+            self.read_deadline = math.inf
+            self._reader_scope.cancel()
+        cycle = self._cycle
+        if cycle is not None and cycle.deadline() <= now:
+            cycle.timed_out = True
+            self._responder_scope.cancel()
 
     async def _upgrade(
         self, event: h11.Request, request: Request, subprotocols: tuple[str, ...]
@@ -437,22 +456,22 @@ class Connection:
             raise RuntimeError(f"unexpected {event!r} while waiting for a request")
 
     async def _receive_first(self, first: bool) -> int:
-        """Wait for the first bytes of a request; 0 on EOF, timeout or server drain.
+        """Wait for the first bytes of a request; 0 on EOF or when the server drains.
 
-        A connection that never sends anything, or idles between requests, is closed quietly.
+        A connection that never sends anything, or idles between requests, is closed quietly
+        when its deadline passes (the reader's scope is cancelled).
         """
         if self.host.draining:
             return 0
         timeout = self.config.REQUEST_TIMEOUT if first else self.config.KEEP_ALIVE_TIMEOUT
-        with trio.CancelScope() as scope:
-            self._idle_scope = scope
-            if timeout is not None:
-                scope.deadline = trio.current_time() + timeout
-            try:
-                return await self._receive()
-            finally:
-                self._idle_scope = None
-        return 0
+        if timeout is not None:
+            self.read_deadline = trio.current_time() + timeout
+        self._idle = True
+        try:
+            return await self._receive()
+        finally:
+            self.read_deadline = math.inf
+            self._idle = False
 
     async def _serve_request(self, event: h11.Request) -> bool:
         """Run one request to completion; ``False`` when the connection must close."""
@@ -569,35 +588,36 @@ class Connection:
             return b""
 
     async def _feed_body(self, cycle: _Cycle) -> bool:
-        """Pass a streaming body to the running handler; ``False`` if the connection is over."""
+        """Pass a streaming body to the running handler; ``False`` if the connection is over.
+
+        Should the handler finish with body still unread, the responder ends the connection
+        (and this loop) by cancelling the reader.
+        """
         send = cycle.body_send
         if send is None:
             raise RuntimeError("a streaming cycle needs a body channel")
         with send:
-            while not cycle.done.is_set():
-                with trio.CancelScope() as self._read_scope:
-                    try:
-                        event = await self._next_body_event()
-                    except HTTPException as exc:
-                        await self._abandon(cycle, exc)
-                        return False
-                    if event is None:
-                        await self._abandon(cycle, None)
-                        return False
-                    if isinstance(event, h11.EndOfMessage):
-                        cycle.arm_response_timeout(self.config.RESPONSE_TIMEOUT)
-                        return True
-                    try:
-                        await send.send(bytes(event.data))
-                    except (trio.BrokenResourceError, trio.ClosedResourceError):
-                        return True  # the handler stopped reading; the connection will close
-                self._read_scope = None
-        return True
+            while True:
+                try:
+                    event = await self._next_body_event()
+                except HTTPException as exc:
+                    await self._abandon(cycle, exc)
+                    return False
+                if event is None:
+                    await self._abandon(cycle, None)
+                    return False
+                if isinstance(event, h11.EndOfMessage):
+                    cycle.arm_response_timeout(self.config.RESPONSE_TIMEOUT)
+                    return True
+                try:
+                    await send.send(bytes(event.data))
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    return True  # the handler stopped reading; the connection will close
 
     async def _abandon(self, cycle: _Cycle, error: HTTPException | None) -> None:
         """Cancel a running cycle; answer ``error`` if its response had not started."""
-        self._read_scope = None
-        cycle.abandon()
+        cycle.abandoned = self._abandoned = True
+        self._responder_scope.cancel()
         with trio.CancelScope(shield=True):
             await cycle.done.wait()
         if error is not None and not self.writer.started:
@@ -613,19 +633,16 @@ class Connection:
 
         One read does two jobs: while the handler runs it notices a client that leaves, and
         once the response is out it is the keep-alive wait for the next request (the
-        responder then gives it the KEEP_ALIVE_TIMEOUT deadline, or cancels it).
+        responder then gives it the KEEP_ALIVE_TIMEOUT deadline, or ends the connection).
         """
         h = self.h11
         if not cycle.done.is_set() and h.their_state is h11.DONE and not h.trailing_data[0]:
-            received = -1
-            with trio.CancelScope() as scope:
-                self._read_scope = scope
-                try:
-                    received = await self._receive()
-                finally:
-                    self._read_scope = self._idle_scope = None
-            if scope.cancelled_caught:
-                return False  # the connection is closing, or it idled out after the response
+            self._watching = True
+            try:
+                received = await self._receive()
+            finally:
+                self._watching = self._idle = False
+                self.read_deadline = math.inf
             if received == 0:
                 if not cycle.done.is_set():
                     await self._abandon(cycle, None)  # the client left mid-request
@@ -637,37 +654,45 @@ class Connection:
     # -- the responder ----------------------------------------------------------------------------
 
     async def _respond_loop(self) -> None:
-        while True:
-            while self._pending is None:
-                await self._work.park()
-            cycle, self._pending = self._pending, None
-            try:
-                await self._respond(cycle)
-            finally:
-                if cycle.request.stream is not None:
-                    cycle.request.stream.close()
-                self.requests_served += 1
-                cycle.done.set()
-                self._hand_back_read()
+        with self._responder_scope:
+            while True:
+                while self._pending is None:
+                    await self._work.park()
+                cycle, self._pending = self._pending, None
+                self._cycle = cycle
+                try:
+                    await self._respond(cycle)
+                finally:
+                    self._cycle = None
+                    if cycle.request.stream is not None:
+                        cycle.request.stream.close()
+                    self.requests_served += 1
+                    cycle.done.set()
+                    self._hand_back_read()
+        # Cancelled: a deadline passed, or the reader abandoned the exchange (and closes the
+        # connection itself once it has answered, if it can).
+        if not self._abandoned:
+            self._reader_scope.cancel()
 
     def _hand_back_read(self) -> None:
-        """The exchange is over: the reader's pending read becomes the keep-alive wait."""
-        scope = self._read_scope
-        if scope is None:
-            return
+        """The exchange is over: keep the connection for the next request, or end it."""
         h = self.h11
-        if h.our_state is h11.DONE and h.their_state is h11.DONE and not self.host.draining:
-            scope.deadline = trio.current_time() + self.config.KEEP_ALIVE_TIMEOUT
-            self._idle_scope = scope
-        else:
-            scope.cancel()
+        if self._abandoned:
+            return  # the reader is answering and closing by itself
+        if h.our_state is not h11.DONE or h.their_state is not h11.DONE or self.host.draining:
+            self._reader_scope.cancel()
+        elif self._watching:
+            # The pending read now waits for the next request.
+            self.read_deadline = trio.current_time() + self.config.KEEP_ALIVE_TIMEOUT
+            self._idle = True
 
     def close_after_response(self) -> bool:
         """Whether the response being sent must end the connection (keep-alive is over)."""
         config = self.config
         limit = config.KEEP_ALIVE_MAX_REQUESTS
         return (
-            not config.KEEP_ALIVE
+            self._closing
+            or not config.KEEP_ALIVE
             or self.host.draining
             or (limit is not None and self.requests_served + 1 >= limit)
         )
@@ -679,24 +704,29 @@ class Connection:
             cycle.arm_response_timeout(self.config.RESPONSE_TIMEOUT)
         writer.begin(request.method, cycle)
         request._writer = writer
-        with cycle.scope:
-            try:
-                response = await self.app.dispatch(request)
-                if response is not None and not writer.started:
-                    await response.write_to(writer)
-            except ClientDisconnected:
-                return
-            except Exception as exc:
-                await self._fail(request, exc)
-                return
-            finally:
-                if writer.started:
-                    self._log_access(request)
-        timed_out = cycle.scope.cancelled_caught and not cycle.abandoned
-        if timed_out and not writer.started and self.h11.our_state is h11.SEND_RESPONSE:
-            writer.begin(request.method, None)
-            error = ServiceUnavailable("the handler did not respond in time")
-            await self._send_error(request, error)
+        try:
+            response = await self.app.dispatch(request)
+            if response is not None and not writer.started:
+                await response.write_to(writer)
+        except ClientDisconnected:
+            return
+        except Exception as exc:
+            await self._fail(request, exc)
+        except BaseException:
+            # Cancelled. Past RESPONSE_TIMEOUT with nothing sent, the client still gets a 503.
+            if cycle.timed_out and not writer.started and self.h11.our_state is h11.SEND_RESPONSE:
+                with trio.CancelScope(shield=True) as shield:
+                    shield.deadline = trio.current_time() + (
+                        self.config.WRITE_IDLE_TIMEOUT or math.inf
+                    )
+                    writer.begin(request.method, None)
+                    self._closing = True
+                    error = ServiceUnavailable("the handler did not respond in time")
+                    await self._send_error(request, error)
+            raise
+        finally:
+            if writer.started:
+                self._log_access(request)
 
     async def _fail(self, request: Request, exc: Exception) -> None:
         """An error escaped the app: a 500 if nothing went out yet, else abort the message."""

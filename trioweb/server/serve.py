@@ -33,6 +33,8 @@ logger = logging.getLogger("trioweb.server")
 # instead of failing the server (trio.serve_listeners does the same).
 _ACCEPT_CAPACITY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 _ACCEPT_RETRY_DELAY = 0.1
+#: How late a connection timeout may fire, in seconds (the timekeeper's sweep interval).
+TIMER_RESOLUTION = 0.25
 
 
 class Server:
@@ -174,6 +176,7 @@ async def serve_listeners(
     try:
         await _run_listeners(app, "before_server_start")
         async with trio.open_nursery() as app_nursery:
+            app_nursery.start_soon(_keep_time, server)
             async with trio.open_nursery() as handler_nursery:
                 handler_nursery.start_soon(_accept_all, server, handler_nursery)
                 await _run_listeners(app, "after_server_start")
@@ -199,6 +202,20 @@ async def serve_listeners(
             for listener in server.listeners:
                 await trio.aclose_forcefully(listener)
         server._stopped.set()
+
+
+async def _keep_time(server: Server) -> None:
+    """Enforce every connection's timeouts from one task (see `Connection.check_deadlines`).
+
+    A trio deadline per wait would be exact but costs more than the rest of a small request;
+    one sweep every `TIMER_RESOLUTION` seconds costs a few microseconds per open connection,
+    and timeouts fire up to that late.
+    """
+    while True:
+        await trio.sleep(TIMER_RESOLUTION)
+        now = trio.current_time()
+        for connection in list(server.connections):
+            connection.check_deadlines(now)
 
 
 async def _accept_all(server: Server, nursery: trio.Nursery) -> None:
