@@ -1,6 +1,11 @@
-"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``."""
+"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``.
+
+Not run by default: ``nox -s fuzz``, ``nox -s soak`` and ``nox -s bench``.
+"""
 
 from __future__ import annotations
+
+import shutil
 
 import nox
 
@@ -44,3 +49,19 @@ def soak(session: nox.Session) -> None:
     """Hundreds of concurrent clients, hostile ones included; fails on errors or leaks."""
     session.install("-e", ".")
     session.run("python", "bench/soak.py", *(session.posargs or ["--duration", "30"]))
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """trioweb against the trio + h11 floor, Hypercorn-trio and Uvicorn-h11 (docs/performance.md).
+
+    The peers are installed here only, never in the dev extra. Arguments go to bench/run.py,
+    e.g. ``nox -s bench -- --rounds 5 --duration 10 --output results.md``.
+    """
+    if shutil.which("wrk") is None:
+        session.error(
+            "wrk is needed as the load generator and was not found on PATH. "
+            "Install it with `apt-get install wrk` (Debian/Ubuntu; `brew install wrk` on macOS)"
+        )
+    session.install("-e", ".", "hypercorn", "uvicorn", "starlette")
+    session.run("python", "bench/run.py", *session.posargs)

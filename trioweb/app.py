@@ -45,6 +45,24 @@ ListenerEvent = Literal[
 ]
 
 
+def _route_named(router: Router, name: str) -> Route | None:
+    try:
+        return router.by_name(name)
+    except URLBuildError:
+        return None
+
+
+def _sole_error(exc: BaseException) -> BaseException:
+    """The one error inside (nested) exception groups, or ``exc`` itself.
+
+    trio wraps what a nursery raises in a group; a handler that raised `NotFound` from a
+    task must still get a 404.
+    """
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
 @dataclass(frozen=True, slots=True)
 class RouteInfo:
     """What the app knows of a route beyond its pattern and handler."""
@@ -106,37 +124,35 @@ class App(RouteRegistrar):
     # -- routes ---------------------------------------------------------------------------------
 
     def _register(self, spec: RouteSpec) -> None:
+        route = self._build_route(spec, self.router)
+        self.router.add(route)
+        self._route_info[route.name] = RouteInfo(
+            spec.blueprint, spec.error_format, spec.websocket
+        )
+
+    def _build_route(self, spec: RouteSpec, router: Router) -> Route:
         name = spec.name
         if not spec.name_is_explicit:
             # The same function stacked under several paths keeps its name for the first and
             # gets a numbered one after; two different functions of one name still clash.
-            existing = self._route_named(name)
+            existing = _route_named(router, name)
             number = 2
             while existing is not None and existing.handler is spec.handler:
                 name = f"{spec.name}_{number}"
-                existing, number = self._route_named(name), number + 1
+                existing, number = _route_named(router, name), number + 1
         uri = spec.uri
         if spec.version is not None:
             uri = join_paths(f"/v{spec.version}", uri)
         strict = spec.strict_slashes if spec.strict_slashes is not None else self.strict_slashes
-        self.router.add(
-            Route(
-                spec.handler,
-                uri,
-                spec.methods,
-                name,
-                stream_methods=spec.stream_methods,
-                strict_slashes=strict,
-                host=spec.host,
-            )
+        return Route(
+            spec.handler,
+            uri,
+            spec.methods,
+            name,
+            stream_methods=spec.stream_methods,
+            strict_slashes=strict,
+            host=spec.host,
         )
-        self._route_info[name] = RouteInfo(spec.blueprint, spec.error_format, spec.websocket)
-
-    def _route_named(self, name: str) -> Route | None:
-        try:
-            return self.router.by_name(name)
-        except URLBuildError:
-            return None
 
     def blueprint(
         self, blueprint: Blueprint | BlueprintGroup, *, url_prefix: str | None = None
@@ -155,6 +171,13 @@ class App(RouteRegistrar):
         for name in names:
             if name in self.blueprints or names.count(name) > 1:
                 raise ValueError(f"a blueprint named {name!r} is already registered")
+        # Routes too: a clashing path or name raises from this trial, before anything changes.
+        trial = Router()
+        for route in self.router.routes:
+            trial.add(route)
+        for bp, prefix in entries:
+            for spec in bp.route_specs(prefix):
+                trial.add(self._build_route(spec, trial))
         for bp, prefix in entries:
             self.blueprints[bp.name] = bp
             bp.registered = True
@@ -333,6 +356,7 @@ class App(RouteRegistrar):
 
         A handler that fails or returns something else gives a plain 500.
         """
+        exc = _sole_error(exc)
         scope = None if request is None else self._scope(request)
         handler = self.error_handlers.lookup(exc, scope)
         if handler is not None and request is not None:
@@ -397,8 +421,8 @@ class App(RouteRegistrar):
         *,
         workers: int = 1,
         ssl: _ssl.SSLContext | None = None,
-        debug: bool = False,
-        access_log: bool = True,
+        debug: bool | None = None,
+        access_log: bool | None = None,
     ) -> None:
         """Serve until SIGINT/SIGTERM: the first stops gracefully, a second at once.
 
@@ -406,8 +430,10 @@ class App(RouteRegistrar):
         """
         from .server.run import run_app
 
-        self.config.DEBUG = debug
-        self.config.ACCESS_LOG = access_log
+        if debug is not None:
+            self.config.DEBUG = debug
+        if access_log is not None:
+            self.config.ACCESS_LOG = access_log
         run_app(self, host, port, workers=workers, ssl=ssl)
 
     def test_client(self, **client_kwargs: Any) -> httpx.AsyncClient:

@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        debug=args.debug,
-        access_log=not args.no_access_log,
+        debug=True if args.debug else None,
+        access_log=False if args.no_access_log else None,
     )
     return 0

@@ -54,14 +54,14 @@ class Config:
     # Keep connections open between requests, and for how long an idle one may wait. 5 s is
     # Sanic's default and shorter than the idle timeouts of common proxies and browsers.
     KEEP_ALIVE: bool = True
-    KEEP_ALIVE_TIMEOUT: float = 5.0
+    KEEP_ALIVE_TIMEOUT: float | None = 5.0
 
     # Requests answered on one connection before it is closed; ``None`` means no limit.
     KEEP_ALIVE_MAX_REQUESTS: int | None = None
 
     # How long in-flight requests may run after a shutdown starts before they are cancelled.
     # 15 s matches Sanic and leaves room inside the 30 s most process managers wait.
-    GRACEFUL_SHUTDOWN_TIMEOUT: float = 15.0
+    GRACEFUL_SHUTDOWN_TIMEOUT: float | None = 15.0
 
     # Open connections at most; beyond it nothing is accepted and the kernel backlog waits.
     MAX_CONNECTIONS: int | None = None

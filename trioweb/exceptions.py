@@ -83,7 +83,10 @@ class HTTPException(Exception):
         if status_code is not None:
             self.status_code = status_code  # type: ignore[misc]
         if message is None:
-            message = HTTPStatus(self.status_code).phrase
+            try:
+                message = HTTPStatus(self.status_code).phrase
+            except ValueError:  # a status outside the registry, such as nginx's 499
+                message = "Error"
         super().__init__(message)
         self.message = message
         self.headers: dict[str, str] = dict(headers or {})

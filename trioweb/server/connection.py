@@ -177,6 +177,14 @@ class _Writer:
     async def send_complete(self, status: int, headers: HeaderList, body: bytes) -> None:
         if self.started:
             raise RuntimeError("the response head was already sent")
+        bodiless = self._no_body or status in (204, 304)
+        for name, value in headers:
+            # h11 would only notice at the body, after the head counts as sent; catch it here
+            # so the client still gets a 500 instead of a cut connection.
+            if name == b"content-length" and not bodiless and value != str(len(body)).encode():
+                raise ValueError(
+                    f"Content-Length says {value.decode()} but the body has {len(body)} bytes"
+                )
         head = self._h11.send(self._response(status, headers))
         if self._no_body or not body:
             self.finished = True
@@ -354,8 +362,14 @@ class Connection:
         From here on the socket belongs to the WebSocket; the HTTP timeouts no longer apply.
         """
         refusal: BaseHTTPResponse | None = None
-        body_event = self.h11.next_event()
-        if not isinstance(body_event, h11.EndOfMessage):
+        try:
+            body_event = self.h11.next_event()
+        except h11.RemoteProtocolError as exc:
+            body_event = None
+            refusal = self.app.error_response(_protocol_error(exc), request)
+        if refusal is not None:
+            pass
+        elif not isinstance(body_event, h11.EndOfMessage):
             refusal = self.app.error_response(
                 BadRequest("a WebSocket upgrade request may not have a body"), request
             )
@@ -484,6 +498,7 @@ class Connection:
             conn_info=self.conn_info,
         )
         cycle = _Cycle(request)
+        self.writer.begin(request.method, None)  # until the responder takes the exchange
         streaming = self.app.match(request)
         rejection = self._check_head(request, streaming)
         subprotocols = self.app.websocket_subprotocols(request)
@@ -623,6 +638,7 @@ class Connection:
         if error is not None and not self.writer.started:
             self.writer.begin(cycle.request.method, None)
             await self._send_error(cycle.request, error)
+            self._log_access(cycle.request)
 
     def _start(self, cycle: _Cycle) -> None:
         self._pending = cycle
@@ -683,7 +699,9 @@ class Connection:
             self._reader_scope.cancel()
         elif self._watching:
             # The pending read now waits for the next request.
-            self.read_deadline = trio.current_time() + self.config.KEEP_ALIVE_TIMEOUT
+            timeout = self.config.KEEP_ALIVE_TIMEOUT
+            if timeout is not None:
+                self.read_deadline = trio.current_time() + timeout
             self._idle = True
 
     def close_after_response(self) -> bool:
@@ -721,7 +739,11 @@ class Connection:
                     )
                     writer.begin(request.method, None)
                     self._closing = True
-                    error = ServiceUnavailable("the handler did not respond in time")
+                    logger.warning(
+                        "%s %s: no response within RESPONSE_TIMEOUT; handler cancelled",
+                        request.method, request.path,
+                    )
+                    error = ServiceUnavailable("the handler did not respond in time", quiet=True)
                     await self._send_error(request, error)
             raise
         finally:
@@ -759,6 +781,7 @@ class Connection:
         self.writer.begin("GET", None)
         with trio.move_on_after(self.config.RESPONSE_TIMEOUT or math.inf):
             await self._send_error(stand_in, exc)
+        self._log_access(stand_in)
 
     def _log_access(self, request: Request) -> None:
         if self.config.ACCESS_LOG and access_logger.isEnabledFor(logging.INFO):

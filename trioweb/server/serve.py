@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import socket
 import ssl as _ssl
 from collections.abc import Sequence
@@ -173,25 +174,29 @@ async def serve_listeners(
     if scheme is None:
         scheme = "https" if any(isinstance(lsn, trio.SSLListener) for lsn in listeners) else "http"
     server = Server(app, listeners, scheme)
+    # Tasks added by start listeners belong to this run only, like those added while serving.
+    every_run = list(app.tasks)
     try:
         await _run_listeners(app, "before_server_start")
+        this_run, app.tasks[:] = app.tasks[len(every_run) :], every_run
         async with trio.open_nursery() as app_nursery:
+            app._task_nursery = app_nursery
             app_nursery.start_soon(_keep_time, server)
+            for async_fn, args in [*every_run, *this_run]:
+                app_nursery.start_soon(async_fn, *args)
             async with trio.open_nursery() as handler_nursery:
                 handler_nursery.start_soon(_accept_all, server, handler_nursery)
                 await _run_listeners(app, "after_server_start")
-                app._task_nursery = app_nursery
-                for async_fn, args in app.tasks:
-                    app_nursery.start_soon(async_fn, *args)
                 task_status.started(server)
                 await server._stop_requested.wait()
                 server._accept_scope.cancel()
                 for listener in server.listeners:
                     await trio.aclose_forcefully(listener)
-                await _run_listeners(app, "before_server_stop")
                 server._begin_drain()
-                handler_nursery.cancel_scope.deadline = (
-                    trio.current_time() + app.config.GRACEFUL_SHUTDOWN_TIMEOUT
+                await _run_listeners(app, "before_server_stop")
+                grace = app.config.GRACEFUL_SHUTDOWN_TIMEOUT
+                handler_nursery.cancel_scope.deadline = trio.current_time() + (
+                    math.inf if grace is None else grace
                 )
             app._task_nursery = None
             await _run_listeners(app, "after_server_stop")
