@@ -11,6 +11,7 @@ import os
 
 import h11
 import httpx
+import pytest
 import trio
 import trio.testing
 
@@ -176,3 +177,51 @@ async def test_resources_return_to_baseline_after_abrupt_disconnects() -> None:
             assert not [o for o in gc.get_objects() if isinstance(o, Connection)]
             async with httpx.AsyncClient() as after:
                 assert (await after.get(server.url + "/")).text == "ok"
+
+
+def sized_app() -> App:
+    app = App("sized")
+    app.config.REQUEST_MAX_SIZE = 10
+
+    @app.post("/stream-capped", stream=True, max_body_size=100)
+    async def capped(req: Request) -> HTTPResponse:
+        assert req.stream is not None
+        return text(str(sum([len(chunk) async for chunk in req.stream])))
+
+    @app.post("/stream-open", stream=True)
+    async def open_ended(req: Request) -> HTTPResponse:
+        assert req.stream is not None
+        return text(str(sum([len(chunk) async for chunk in req.stream])))
+
+    @app.post("/buffered-large", max_body_size=1000)
+    async def buffered(req: Request) -> HTTPResponse:
+        return text(str(len(req.body)))
+
+    return app
+
+
+async def test_a_route_body_limit_applies_to_streamed_bodies() -> None:
+    async def chunks(total: int):  # type: ignore[no-untyped-def]
+        for _ in range(total // 50):
+            yield b"x" * 50
+
+    async with sized_app().test_client() as client:
+        assert (await client.post("/stream-capped", content=chunks(100))).text == "100"
+        assert (await client.post("/stream-capped", content=chunks(200))).status_code == 413
+        assert (await client.post("/stream-capped", content=b"x" * 200)).status_code == 413
+
+
+async def test_streamed_bodies_are_unlimited_unless_the_route_says_so() -> None:
+    async with sized_app().test_client() as client:
+        assert (await client.post("/stream-open", content=b"x" * 5000)).text == "5000"
+
+
+async def test_a_route_limit_overrides_request_max_size_for_buffered_bodies() -> None:
+    async with sized_app().test_client() as client:
+        assert (await client.post("/buffered-large", content=b"x" * 1000)).text == "1000"
+        assert (await client.post("/buffered-large", content=b"x" * 1001)).status_code == 413
+
+
+def test_a_negative_body_limit_is_rejected() -> None:
+    with pytest.raises(ValueError, match="max_body_size must be a byte count"):
+        App("bad").post("/", max_body_size=-1)

@@ -71,6 +71,7 @@ class RouteInfo:
     error_format: str | None
     #: Subprotocols for a websocket route (maybe empty); ``None`` for an HTTP route.
     websocket: tuple[str, ...] | None
+    max_body_size: int | None = None
 
 
 class App(RouteRegistrar):
@@ -127,7 +128,7 @@ class App(RouteRegistrar):
         route = self._build_route(spec, self.router)
         self.router.add(route)
         self._route_info[route.name] = RouteInfo(
-            spec.blueprint, spec.error_format, spec.websocket
+            spec.blueprint, spec.error_format, spec.websocket, spec.max_body_size
         )
 
     def _build_route(self, spec: RouteSpec, router: Router) -> Route:
@@ -288,6 +289,19 @@ class App(RouteRegistrar):
         request.route = match.route
         request.match_info = match.params
         return match.route.is_stream(request.method)
+
+    def body_limit(self, request: Request, streaming: bool) -> int | None:
+        """The most body bytes ``request`` may send (``None``: no limit).
+
+        The route's ``max_body_size`` when it has one; else ``config.REQUEST_MAX_SIZE`` for a
+        body held in memory, and no limit for one streamed to the handler.
+        """
+        route = request.route
+        if route is not None:
+            limit = self._route_info[route.name].max_body_size
+            if limit is not None:
+                return limit
+        return None if streaming else self.config.REQUEST_MAX_SIZE
 
     def websocket_subprotocols(self, request: Request) -> tuple[str, ...] | None:
         """For a request routed to a websocket route, the subprotocols it serves; else None."""

@@ -42,6 +42,8 @@ class RouteSpec:
     blueprint: str | None = None
     #: For a websocket route, the subprotocols it speaks in preference order (maybe none).
     websocket: tuple[str, ...] | None = None
+    #: The largest request body the route accepts (413 past it); None: the config's default.
+    max_body_size: int | None = None
 
 
 MiddlewareKind = Literal["request", "response"]
@@ -67,6 +69,12 @@ def check_error_format(error_format: str | None) -> str | None:
             f"error_format must be one of {', '.join(_ERROR_FORMATS)}, not {error_format!r}"
         )
     return error_format
+
+
+def _check_size(size: int | None) -> int | None:
+    if size is not None and (not isinstance(size, int) or size < 0):
+        raise ValueError(f"max_body_size must be a byte count of 0 or more, not {size!r}")
+    return size
 
 
 class RouteRegistrar:
@@ -162,6 +170,7 @@ class RouteRegistrar:
         host: str | None = None,
         version: int | str | None = None,
         error_format: str | None = None,
+        max_body_size: int | None = None,
     ) -> Callable[..., Any]:
         """Route ``uri`` to ``handler``: an async function, a view's ``as_view()`` or a view object.
 
@@ -176,6 +185,9 @@ class RouteRegistrar:
             version: Serve under ``/v<version>`` in front of the path (and any prefix).
             error_format: ``"text"``, ``"json"``, ``"html"`` or ``"auto"`` (from ``Accept``)
                 for this route's error pages.
+            max_body_size: The largest request body accepted, in bytes (413 beyond it).
+                Defaults to ``config.REQUEST_MAX_SIZE`` for buffered bodies and to no limit
+                for streamed ones.
 
         Returns:
             ``handler`` unchanged, so this works as a decorator's body.
@@ -209,6 +221,7 @@ class RouteRegistrar:
                 host,
                 version,
                 check_error_format(error_format),
+                max_body_size=_check_size(max_body_size),
             )
         )
         return handler
@@ -391,9 +404,12 @@ class RouteRegistrar:
         host: str | None = None,
         version: int | str | None = None,
         error_format: str | None = None,
+        max_body_size: int | None = None,
     ) -> Callable[[H], H]:
         """Decorate a handler to serve ``uri``; see `add_route` for the arguments."""
-        check_error_format(error_format)  # a typo fails where it is written, not on first use
+        # A mistake fails where it is written, not when the decorator is applied.
+        check_error_format(error_format)
+        _check_size(max_body_size)
 
         def decorator(handler: H) -> H:
             self.add_route(
@@ -406,6 +422,7 @@ class RouteRegistrar:
                 host=host,
                 version=version,
                 error_format=error_format,
+                max_body_size=max_body_size,
             )
             return handler
 
@@ -526,6 +543,7 @@ class RouteRegistrar:
         host: str | None = None,
         version: int | str | None = None,
         error_format: str | None = None,
+        max_body_size: int | None = None,
     ) -> Callable[[H], H]:
         """Decorate a POST handler; ``stream=True`` streams the body through ``request.stream``.
 
@@ -541,6 +559,7 @@ class RouteRegistrar:
                 "host": host,
                 "version": version,
                 "error_format": error_format,
+                "max_body_size": max_body_size,
             },
         )
 
@@ -554,6 +573,7 @@ class RouteRegistrar:
         host: str | None = None,
         version: int | str | None = None,
         error_format: str | None = None,
+        max_body_size: int | None = None,
     ) -> Callable[[H], H]:
         """Decorate a PUT handler; ``stream=True`` streams the body through ``request.stream``.
 
@@ -569,6 +589,7 @@ class RouteRegistrar:
                 "host": host,
                 "version": version,
                 "error_format": error_format,
+                "max_body_size": max_body_size,
             },
         )
 
@@ -582,6 +603,7 @@ class RouteRegistrar:
         host: str | None = None,
         version: int | str | None = None,
         error_format: str | None = None,
+        max_body_size: int | None = None,
     ) -> Callable[[H], H]:
         """Decorate a PATCH handler; ``stream=True`` streams the body through ``request.stream``.
 
@@ -597,5 +619,6 @@ class RouteRegistrar:
                 "host": host,
                 "version": version,
                 "error_format": error_format,
+                "max_body_size": max_body_size,
             },
         )

@@ -337,12 +337,12 @@ class Request:
         """
         if self.stream is None:
             return self.body
-        limit = self.app.config.REQUEST_MAX_SIZE
+        limit = self.app.body_limit(self, streaming=False)
         parts = [self.body] if self.body else []
         size = len(self.body)
         async for chunk in self.stream:
             size += len(chunk)
-            if size > limit:
+            if limit is not None and size > limit:
                 raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
             parts.append(chunk)
         self.body = b"".join(parts)
@@ -356,12 +356,13 @@ class Request:
         self,
         status: int = 200,
         headers: Mapping[str, str] | None = None,
-        content_type: str | None = "text/plain; charset=utf-8",
+        content_type: str | None = None,
     ) -> StreamingHTTPResponse:
         """Send the response head now and return a response to write the body through.
 
         Write with ``await response.send(data)`` and finish with ``await response.eof()``
-        (done for you when the handler returns). The head goes out before the request body is
+        (done for you when the handler returns). No ``Content-Type`` is sent unless
+        ``content_type`` (or ``headers``) gives one. The head goes out before the request body is
         read, so a handler can echo a streamed body as it arrives. The handler should then
         return ``None`` (or this same response).
 

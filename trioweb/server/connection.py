@@ -544,8 +544,8 @@ class Connection:
         if expect is not None and expect.lower() != "100-continue":
             return ExpectationFailed(f"cannot meet the expectation {expect!r}")
         length = request.headers.get("content-length")
-        limit = self.config.REQUEST_MAX_SIZE
-        if not streaming and length is not None and int(length) > limit:
+        limit = self.app.body_limit(request, streaming)
+        if limit is not None and length is not None and int(length) > limit:
             return PayloadTooLarge(f"the request body exceeds {limit} bytes")
         if request.route is None and self.h11.they_are_waiting_for_100_continue:
             # Answer the routing error without inviting a body we do not want.
@@ -584,8 +584,8 @@ class Connection:
         """
         parts: list[bytes] = []
         size = 0
-        limit = self.config.REQUEST_MAX_SIZE
         request = cycle.request
+        limit = self.app.body_limit(request, streaming=False)
         try:
             while True:
                 event = await self._next_body_event()
@@ -594,7 +594,7 @@ class Connection:
                 if isinstance(event, h11.EndOfMessage):
                     return b"".join(parts)
                 size += len(event.data)
-                if size > limit:
+                if limit is not None and size > limit:
                     raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
                 parts.append(bytes(event.data))
         except HTTPException as exc:
@@ -611,6 +611,8 @@ class Connection:
         send = cycle.body_send
         if send is None:
             raise RuntimeError("a streaming cycle needs a body channel")
+        limit = self.app.body_limit(cycle.request, streaming=True)
+        size = 0
         with send:
             while True:
                 try:
@@ -624,6 +626,12 @@ class Connection:
                 if isinstance(event, h11.EndOfMessage):
                     cycle.arm_response_timeout(self.config.RESPONSE_TIMEOUT)
                     return True
+                size += len(event.data)
+                if limit is not None and size > limit:
+                    await self._abandon(
+                        cycle, PayloadTooLarge(f"the request body exceeds {limit} bytes")
+                    )
+                    return False
                 try:
                     await send.send(bytes(event.data))
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
