@@ -274,6 +274,9 @@ class Connection:
         self._watching = False  # the reader's read doubles as the disconnect watch
         self._closing = False  # the responder is gone: whatever it sends is the last response
         self._abandoned = False  # the reader cancelled the exchange and will close
+        self._reading_body = False  # the reader waits for request body bytes
+        self._body_stalled = False  # ... and that wait outlived REQUEST_BODY_IDLE_TIMEOUT
+        self._body_cycle: _Cycle | None = None  # the exchange whose body is being read
         self._nursery: trio.Nursery | None = None
         self._websocket: WebSocketSession | None = None
 
@@ -290,12 +293,24 @@ class Connection:
                 nursery.start_soon(self._respond_loop)
                 with self._reader_scope:
                     await self._read_loop()
+                if self._body_stalled and self._body_cycle is not None:
+                    await self._answer_stalled_body(self._body_cycle)
                 nursery.cancel_scope.cancel()
             await self._linger()
         except Exception:
             logger.exception("connection from %s failed", self.conn_info.client_ip)
         finally:
             await trio.aclose_forcefully(self.stream)
+
+    async def _answer_stalled_body(self, cycle: _Cycle) -> None:
+        """A request body sent nothing for REQUEST_BODY_IDLE_TIMEOUT: 408 if nothing went out."""
+        error = RequestTimeout("the request body stalled")
+        if cycle is self._cycle or cycle is self._pending:
+            await self._abandon(cycle, error)  # a streaming handler is running: stop it first
+        elif not self.writer.started:
+            self.writer.begin(cycle.request.method, None)
+            await self._send_error(cycle.request, error)
+            self._log_access(cycle.request)
 
     async def _linger(self) -> None:
         """Before closing on a client that may still be sending, let it read our answer.
@@ -348,6 +363,7 @@ class Connection:
         """
         if self.read_deadline <= now:
             self.read_deadline = math.inf
+            self._body_stalled = self._reading_body
             self._reader_scope.cancel()
         cycle = self._cycle
         if cycle is not None and cycle.deadline() <= now:
@@ -568,10 +584,17 @@ class Connection:
                     return None  # EOF in the middle of the body: the client is gone
                 raise _protocol_error(exc) from exc
             if event is h11.NEED_DATA:
-                with trio.move_on_after(idle if idle is not None else math.inf):
+                # A plain deadline, not a scope per read: if it passes, the timekeeper
+                # cancels the reader and `_answer_stalled_body` replies 408.
+                if idle is not None:
+                    self.read_deadline = trio.current_time() + idle
+                self._reading_body = True
+                try:
                     await self._receive()
-                    continue
-                raise RequestTimeout("the request body stalled")
+                finally:
+                    self._reading_body = False
+                    self.read_deadline = math.inf
+                continue
             if isinstance(event, h11.Data | h11.EndOfMessage):
                 return event
             return None
@@ -586,6 +609,7 @@ class Connection:
         size = 0
         request = cycle.request
         limit = self.app.body_limit(request, streaming=False)
+        self._body_cycle = cycle
         try:
             while True:
                 event = await self._next_body_event()
@@ -612,30 +636,33 @@ class Connection:
         if send is None:
             raise RuntimeError("a streaming cycle needs a body channel")
         limit = self.app.body_limit(cycle.request, streaming=True)
+        self._body_cycle = cycle
         size = 0
-        with send:
-            while True:
-                try:
-                    event = await self._next_body_event()
-                except HTTPException as exc:
-                    await self._abandon(cycle, exc)
-                    return False
-                if event is None:
-                    await self._abandon(cycle, None)
-                    return False
-                if isinstance(event, h11.EndOfMessage):
-                    cycle.arm_response_timeout(self.config.RESPONSE_TIMEOUT)
-                    return True
-                size += len(event.data)
-                if limit is not None and size > limit:
-                    await self._abandon(
-                        cycle, PayloadTooLarge(f"the request body exceeds {limit} bytes")
-                    )
-                    return False
-                try:
-                    await send.send(bytes(event.data))
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    return True  # the handler stopped reading; the connection will close
+        # Only a complete body ends the channel: were it closed on the way out of a failure,
+        # the handler would take a cut-off body for a whole one.
+        while True:
+            try:
+                event = await self._next_body_event()
+            except HTTPException as exc:
+                await self._abandon(cycle, exc)
+                return False
+            if event is None:
+                await self._abandon(cycle, None)
+                return False
+            if isinstance(event, h11.EndOfMessage):
+                send.close()
+                cycle.arm_response_timeout(self.config.RESPONSE_TIMEOUT)
+                return True
+            size += len(event.data)
+            if limit is not None and size > limit:
+                await self._abandon(
+                    cycle, PayloadTooLarge(f"the request body exceeds {limit} bytes")
+                )
+                return False
+            try:
+                await send.send(bytes(event.data))
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                return True  # the handler stopped reading; the connection will close
 
     async def _abandon(self, cycle: _Cycle, error: HTTPException | None) -> None:
         """Cancel a running cycle; answer ``error`` if its response had not started."""
