@@ -85,3 +85,11 @@ class RawClient:
 def request(method: str, target: str, headers: list[tuple[str, str]] | None = None) -> h11.Request:
     """An h11 request with a Host header added."""
     return h11.Request(method=method, target=target, headers=[("Host", "test"), *(headers or [])])
+
+
+async def read_all(stream: trio.abc.ReceiveStream) -> bytes:
+    """Everything ``stream`` yields until the peer closes it."""
+    data = bytearray()
+    while chunk := await stream.receive_some(65536):
+        data += chunk
+    return bytes(data)

@@ -16,7 +16,7 @@ from trioweb.exceptions import BadRequest, HTTPException
 from trioweb.request import Request
 from trioweb.response import HTTPResponse, text
 
-from .netutil import TIMEOUT, RawClient, request, running
+from .netutil import TIMEOUT, RawClient, read_all, request, running
 
 
 def make_app() -> App:
@@ -189,9 +189,7 @@ async def test_trickled_head_gets_408_at_the_request_timeout(
         stream = await client.listener.connect()
         await stream.send_all(b"GET / HTTP/1.1\r\n")
         start = trio.current_time()
-        reply = b""
-        while chunk := await stream.receive_some(1024):
-            reply += chunk
+        reply = await read_all(stream)
         assert reply.startswith(b"HTTP/1.1 408 ")
         assert 5 <= trio.current_time() - start < 6
 
@@ -258,11 +256,8 @@ async def exchange(app: App, raw: bytes) -> bytes:
     async with app.test_client() as client:
         stream = await client.listener.connect()
         await stream.send_all(raw)
-        reply = b""
         with trio.fail_after(TIMEOUT):
-            while chunk := await stream.receive_some(65536):
-                reply += chunk
-        return reply
+            return await read_all(stream)
 
 
 async def test_content_length_with_transfer_encoding_is_refused_once() -> None:
@@ -332,9 +327,7 @@ async def test_a_partial_pipelined_head_still_times_out(autojump_clock: trio.abc
         stream = await client.listener.connect()
         await stream.send_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\nGET / HT")
         start = trio.current_time()
-        reply = b""
-        while chunk := await stream.receive_some(1024):
-            reply += chunk
+        reply = await read_all(stream)
         assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
         assert b"HTTP/1.1 408 " in reply
         assert 4 <= trio.current_time() - start < 5

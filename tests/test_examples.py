@@ -34,9 +34,10 @@ async def chunks(data: bytes, size: int = 7) -> AsyncIterator[bytes]:
 async def test_seed_request_streaming_routes() -> None:
     payload = ("0123456789" * 500).encode()
     replaced = payload.decode().replace("1", "A")
-    async with running(request_streaming.app) as server, httpx.AsyncClient(
-        base_url=server.url
-    ) as client:
+    async with (
+        running(request_streaming.app) as server,
+        httpx.AsyncClient(base_url=server.url) as client,
+    ):
         with trio.fail_after(TIMEOUT):
             r = await client.post("/stream", content=payload)
             assert (r.status_code, r.text) == (200, replaced)
@@ -50,9 +51,10 @@ async def test_seed_request_streaming_routes() -> None:
 
 
 async def test_seed_stream_routes_refuse_other_methods() -> None:
-    async with running(request_streaming.app) as server, httpx.AsyncClient(
-        base_url=server.url
-    ) as client:
+    async with (
+        running(request_streaming.app) as server,
+        httpx.AsyncClient(base_url=server.url) as client,
+    ):
         with trio.fail_after(TIMEOUT):
             r = await client.get("/stream")
             assert r.status_code == 405
@@ -61,15 +63,14 @@ async def test_seed_stream_routes_refuse_other_methods() -> None:
 
 
 async def test_seed_blueprint_route_is_named_after_the_blueprint() -> None:
-    assert (
-        request_streaming.app.url_for("blueprint_request_stream.bp_handler") == "/bp_stream"
-    )
+    assert request_streaming.app.url_for("blueprint_request_stream.bp_handler") == "/bp_stream"
 
 
 async def test_seed_response_streaming() -> None:
-    async with running(response_streaming.app) as server, httpx.AsyncClient(
-        base_url=server.url
-    ) as client:
+    async with (
+        running(response_streaming.app) as server,
+        httpx.AsyncClient(base_url=server.url) as client,
+    ):
         with trio.fail_after(TIMEOUT):
             r = await client.get("/")
             assert r.status_code == 200
@@ -139,8 +140,17 @@ async def test_cli_workers_share_the_port_and_stop_on_one_sigint() -> None:
     port = probe.getsockname()[1]
     probe.close()
     process = await trio.lowlevel.open_process(
-        [sys.executable, "-m", "trioweb", "examples.response_streaming:app",
-         "--port", str(port), "--workers", "2", "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "trioweb",
+            "examples.response_streaming:app",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--no-access-log",
+        ],
         cwd=ROOT,
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -27,6 +27,8 @@ from trioweb import App
 from trioweb.request import Request
 from trioweb.response import HTTPResponse, text
 
+from .netutil import read_all
+
 # 501: a Transfer-Encoding other than chunked (RFC 9112 asks for 501 there).
 ALLOWED_STATUSES = {200, 400, 404, 405, 408, 413, 417, 431, 501, 503, 505}
 STATUS_LINE = re.compile(rb"HTTP/1\.1 (\d{3}) ")
@@ -95,9 +97,7 @@ async def _exchange(data: bytes, cuts: list[int]) -> bytes:
             for piece in pieces:
                 if piece:
                     await stream.send_all(piece)
-            reply = b""
-            while chunk := await stream.receive_some(65536):
-                reply += chunk
+            reply = await read_all(stream)
             # The server still serves a well-formed request on a fresh connection.
             assert (await client.get("/")).text == "ok"
         return reply

@@ -20,7 +20,7 @@ from trioweb.request import Request
 from trioweb.response import HTTPResponse, StreamingHTTPResponse, stream, text
 from trioweb.server.connection import Connection
 
-from .netutil import TIMEOUT, RawClient, request, running
+from .netutil import TIMEOUT, RawClient, read_all, request, running
 
 MiB = 1024 * 1024
 
@@ -98,13 +98,9 @@ async def test_a_stalled_body_gets_408(autojump_clock: trio.abc.Clock) -> None:
     app.config.REQUEST_BODY_IDLE_TIMEOUT = 7
     async with app.test_client() as client:
         stream_ = await client.listener.connect()
-        await stream_.send_all(
-            b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc"
-        )
+        await stream_.send_all(b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
         start = trio.current_time()
-        reply = b""
-        while chunk := await stream_.receive_some(1024):
-            reply += chunk
+        reply = await read_all(stream_)
         assert reply.startswith(b"HTTP/1.1 408 ")
         assert 7 <= trio.current_time() - start < 8
 

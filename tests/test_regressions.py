@@ -11,6 +11,8 @@ from trioweb import App, Blueprint, Request
 from trioweb.exceptions import HTTPException, NotFound, RouteExists
 from trioweb.response import HTTPResponse, text
 
+from .netutil import TIMEOUT, read_all
+
 
 def plain_app() -> App:
     app = App("regressions")
@@ -114,9 +116,7 @@ async def test_a_malformed_websocket_upgrade_body_is_a_quiet_400(
             b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
             b"Transfer-Encoding: chunked\r\n\r\nzz\r\n"
         )
-        reply = b""
-        with trio.fail_after(5):
-            while chunk := await stream.receive_some(4096):
-                reply += chunk
+        with trio.fail_after(TIMEOUT):
+            reply = await read_all(stream)
     assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -24,7 +24,7 @@ from trioweb.files import resolve_static_path
 from trioweb.request import Request
 from trioweb.testing import TestClient
 
-from .netutil import TIMEOUT, running
+from .netutil import TIMEOUT, read_all, running
 
 SECRET = b"TOP-SECRET"
 
@@ -81,9 +81,7 @@ async def raw_get(client: TestClient, target: bytes) -> tuple[int, bytes]:
         await stream.send_all(
             b"GET " + target + b" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
         )
-        data = b""
-        while chunk := await stream.receive_some(65536):
-            data += chunk
+        data = await read_all(stream)
         await stream.aclose()
     head, _, body = data.partition(b"\r\n\r\n")
     return int(head.split(b" ", 2)[1]), body
@@ -389,9 +387,7 @@ async def test_static_files_and_traversal_over_a_socket(root: Path) -> None:
             await stream.send_all(
                 b"GET /static/../secret.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
             )
-            data = b""
-            while chunk := await stream.receive_some(65536):
-                data += chunk
+            data = await read_all(stream)
             await stream.aclose()
     assert data.startswith(b"HTTP/1.1 404 ")
     assert SECRET not in data

@@ -17,7 +17,7 @@ from trioweb import App, Blueprint, Request
 from trioweb.exceptions import Forbidden
 from trioweb.response import HTTPResponse, text
 
-from .netutil import TIMEOUT, running
+from .netutil import TIMEOUT, read_all, running
 
 
 def ws_app() -> App:
@@ -278,8 +278,6 @@ async def test_a_broken_handshake_is_answered_and_the_connection_closed() -> Non
                 b"GET /echo HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
                 b"Connection: Upgrade\r\n" + extra + b"\r\n"
             )
-            reply = b""
             with trio.fail_after(TIMEOUT):
-                while chunk := await stream.receive_some(4096):
-                    reply += chunk
+                reply = await read_all(stream)
             assert reply.startswith(b"HTTP/1.1 " + status), reply

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, Unpack
 
 from .files import FileResponse, guess_content_type, resolve_static_path
 from .views import as_route_target
@@ -75,6 +75,27 @@ def _check_size(size: int | None) -> int | None:
     if size is not None and (not isinstance(size, int) or size < 0):
         raise ValueError(f"max_body_size must be a byte count of 0 or more, not {size!r}")
     return size
+
+
+class RouteOptions(TypedDict, total=False):
+    """The keyword options every method decorator takes (see `RouteRegistrar.add_route`)."""
+
+    name: str | None
+    strict_slashes: bool | None
+    host: str | None
+    version: int | str | None
+    error_format: str | None
+
+
+class BodyRouteOptions(RouteOptions, total=False):
+    """What ``post``/``put``/``patch`` take besides: their body may stream or be capped."""
+
+    stream: bool
+    max_body_size: int | None
+
+
+_ROUTE_OPTIONS = frozenset(RouteOptions.__annotations__)
+_BODY_ROUTE_OPTIONS = frozenset(BodyRouteOptions.__annotations__) | _ROUTE_OPTIONS
 
 
 class RouteRegistrar:
@@ -429,196 +450,42 @@ class RouteRegistrar:
         return decorator
 
     def _method(
-        self,
-        method: str,
-        uri: str,
-        stream: bool,
-        options: dict[str, Any],
+        self, method: str, uri: str, options: Mapping[str, Any], allowed: frozenset[str]
     ) -> Callable[[H], H]:
-        return self.route(uri, [method], stream=stream, **options)
+        # Unpack[...] checks the keywords statically; this keeps `get(stream=True)` a
+        # TypeError at run time too, as a written-out signature would.
+        for key in options:
+            if key not in allowed:
+                raise TypeError(f"{method.lower()}() got an unexpected keyword argument {key!r}")
+        return self.route(uri, [method], **options)
 
-    def get(
-        self,
-        uri: str,
-        *,
-        name: str | None = None,
-        strict_slashes: bool | None = None,
-        host: str | None = None,
-        version: int | str | None = None,
-        error_format: str | None = None,
-    ) -> Callable[[H], H]:
-        """Decorate a GET handler (it also answers HEAD, without a body). See `add_route`."""
-        return self._method(
-            "GET",
-            uri,
-            False,
-            {
-                "name": name,
-                "strict_slashes": strict_slashes,
-                "host": host,
-                "version": version,
-                "error_format": error_format,
-            },
-        )
+    def get(self, uri: str, **options: Unpack[RouteOptions]) -> Callable[[H], H]:
+        """Decorate a GET handler (it also answers HEAD, without a body); see `add_route`."""
+        return self._method("GET", uri, options, _ROUTE_OPTIONS)
 
-    def head(
-        self,
-        uri: str,
-        *,
-        name: str | None = None,
-        strict_slashes: bool | None = None,
-        host: str | None = None,
-        version: int | str | None = None,
-        error_format: str | None = None,
-    ) -> Callable[[H], H]:
-        """Decorate a HEAD handler. See `add_route`."""
-        return self._method(
-            "HEAD",
-            uri,
-            False,
-            {
-                "name": name,
-                "strict_slashes": strict_slashes,
-                "host": host,
-                "version": version,
-                "error_format": error_format,
-            },
-        )
+    def head(self, uri: str, **options: Unpack[RouteOptions]) -> Callable[[H], H]:
+        """Decorate a HEAD handler; see `add_route` for the options."""
+        return self._method("HEAD", uri, options, _ROUTE_OPTIONS)
 
-    def options(
-        self,
-        uri: str,
-        *,
-        name: str | None = None,
-        strict_slashes: bool | None = None,
-        host: str | None = None,
-        version: int | str | None = None,
-        error_format: str | None = None,
-    ) -> Callable[[H], H]:
-        """Decorate an OPTIONS handler. See `add_route`."""
-        return self._method(
-            "OPTIONS",
-            uri,
-            False,
-            {
-                "name": name,
-                "strict_slashes": strict_slashes,
-                "host": host,
-                "version": version,
-                "error_format": error_format,
-            },
-        )
+    def options(self, uri: str, **options: Unpack[RouteOptions]) -> Callable[[H], H]:
+        """Decorate an OPTIONS handler; see `add_route` for the options."""
+        return self._method("OPTIONS", uri, options, _ROUTE_OPTIONS)
 
-    def delete(
-        self,
-        uri: str,
-        *,
-        name: str | None = None,
-        strict_slashes: bool | None = None,
-        host: str | None = None,
-        version: int | str | None = None,
-        error_format: str | None = None,
-    ) -> Callable[[H], H]:
-        """Decorate a DELETE handler. See `add_route`."""
-        return self._method(
-            "DELETE",
-            uri,
-            False,
-            {
-                "name": name,
-                "strict_slashes": strict_slashes,
-                "host": host,
-                "version": version,
-                "error_format": error_format,
-            },
-        )
+    def delete(self, uri: str, **options: Unpack[RouteOptions]) -> Callable[[H], H]:
+        """Decorate a DELETE handler; see `add_route` for the options."""
+        return self._method("DELETE", uri, options, _ROUTE_OPTIONS)
 
-    def post(
-        self,
-        uri: str,
-        *,
-        stream: bool = False,
-        name: str | None = None,
-        strict_slashes: bool | None = None,
-        host: str | None = None,
-        version: int | str | None = None,
-        error_format: str | None = None,
-        max_body_size: int | None = None,
-    ) -> Callable[[H], H]:
+    def post(self, uri: str, **options: Unpack[BodyRouteOptions]) -> Callable[[H], H]:
         """Decorate a POST handler; ``stream=True`` streams the body through ``request.stream``.
 
-        See `add_route` for the other arguments.
+        See `add_route` for the other options (``max_body_size`` among them).
         """
-        return self._method(
-            "POST",
-            uri,
-            stream,
-            {
-                "name": name,
-                "strict_slashes": strict_slashes,
-                "host": host,
-                "version": version,
-                "error_format": error_format,
-                "max_body_size": max_body_size,
-            },
-        )
+        return self._method("POST", uri, options, _BODY_ROUTE_OPTIONS)
 
-    def put(
-        self,
-        uri: str,
-        *,
-        stream: bool = False,
-        name: str | None = None,
-        strict_slashes: bool | None = None,
-        host: str | None = None,
-        version: int | str | None = None,
-        error_format: str | None = None,
-        max_body_size: int | None = None,
-    ) -> Callable[[H], H]:
-        """Decorate a PUT handler; ``stream=True`` streams the body through ``request.stream``.
+    def put(self, uri: str, **options: Unpack[BodyRouteOptions]) -> Callable[[H], H]:
+        """Decorate a PUT handler; ``stream=True`` streams the body through ``request.stream``."""
+        return self._method("PUT", uri, options, _BODY_ROUTE_OPTIONS)
 
-        See `add_route` for the other arguments.
-        """
-        return self._method(
-            "PUT",
-            uri,
-            stream,
-            {
-                "name": name,
-                "strict_slashes": strict_slashes,
-                "host": host,
-                "version": version,
-                "error_format": error_format,
-                "max_body_size": max_body_size,
-            },
-        )
-
-    def patch(
-        self,
-        uri: str,
-        *,
-        stream: bool = False,
-        name: str | None = None,
-        strict_slashes: bool | None = None,
-        host: str | None = None,
-        version: int | str | None = None,
-        error_format: str | None = None,
-        max_body_size: int | None = None,
-    ) -> Callable[[H], H]:
-        """Decorate a PATCH handler; ``stream=True`` streams the body through ``request.stream``.
-
-        See `add_route` for the other arguments.
-        """
-        return self._method(
-            "PATCH",
-            uri,
-            stream,
-            {
-                "name": name,
-                "strict_slashes": strict_slashes,
-                "host": host,
-                "version": version,
-                "error_format": error_format,
-                "max_body_size": max_body_size,
-            },
-        )
+    def patch(self, uri: str, **options: Unpack[BodyRouteOptions]) -> Callable[[H], H]:
+        """Decorate a PATCH handler; ``stream=True`` streams the body through ``request.stream``."""
+        return self._method("PATCH", uri, options, _BODY_ROUTE_OPTIONS)
