@@ -1,13 +1,15 @@
 """One HTTP/1.1 connection: an h11 reader task, a responder task, and the response writer.
 
 The reader (the connection's own task) is the only one that reads the socket and feeds h11.
-The responder runs one request cycle at a time: middleware, handler, response. The writer is
-the only way bytes go out; during a cycle only the responder uses it, between cycles only the
-reader (``100 Continue`` for a buffered body, protocol errors).
+The responder runs one exchange at a time (`trioweb.server.exchange`): middleware, handler,
+response. The writer is the only way bytes go out; during an exchange only the responder uses
+it, between exchanges only the reader (``100 Continue`` for a buffered body, protocol errors).
 
-A cycle runs in its own cancel scope. The reader cancels it when the client disconnects, so
-the handler's ``finally`` runs at once; a streaming body travels through a bounded channel, so
-a handler that reads slowly stops the reader, and TCP stops the client.
+Each task runs in one cancel scope for the connection's life. The reader cancels the
+responder's when the client disconnects, so the handler's ``finally`` runs at once; timeouts
+are plain deadlines that the server's timekeeper checks (`Connection.check_deadlines`); a
+streaming body travels through a bounded channel, so a handler that reads slowly stops the
+reader, and TCP stops the client.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Protocol
 
 import h11
@@ -36,7 +37,8 @@ from ..exceptions import (
     UpgradeRequired,
 )
 from ..request import ConnInfo, Request, RequestStream
-from ..response import BaseHTTPResponse, HeaderList
+from ..response import BaseHTTPResponse
+from .exchange import STREAM_ERRORS, Exchange, H11Writer
 from .websocket import WebSocketSession, handshake_problem, is_upgrade, serialize_head
 
 if TYPE_CHECKING:
@@ -47,16 +49,9 @@ __all__ = ["Connection", "ConnectionHost"]
 logger = logging.getLogger("trioweb.server")
 access_logger = logging.getLogger("trioweb.access")
 
-_REASONS = {status.value: status.phrase.encode("ascii") for status in HTTPStatus}
-_CLOSE = (b"connection", b"close")
-# Broken sockets look different on every platform and stream type; all mean "peer is gone".
-_STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 # How long a closing connection keeps reading what the client still sends (see _linger).
 _LINGER_SECONDS = 2.0
 _LINGER_IDLE_SECONDS = 0.5
-# Bodies larger than this leave in several writes, so no single write buffers them whole,
-# and WRITE_IDLE_TIMEOUT bounds each piece: a client must take 64 KiB per timeout period.
-_SPLIT_WRITES_OVER = 64 * 1024
 
 
 class ConnectionHost(Protocol):
@@ -66,175 +61,6 @@ class ConnectionHost(Protocol):
     def draining(self) -> bool:
         """Whether the server is shutting down (finish the current request, then close)."""
         ...
-
-
-class _Cycle:
-    """The state of one request/response exchange, shared by the reader and the responder.
-
-    Its deadlines are plain times that the server's timekeeper checks (see
-    `Connection.check_deadlines`): RESPONSE_TIMEOUT until the response head goes out, and
-    WRITE_IDLE_TIMEOUT while a write waits on the client.
-    """
-
-    __slots__ = (
-        "abandoned",
-        "body_send",
-        "done",
-        "head_sent",
-        "request",
-        "response_deadline",
-        "timed_out",
-        "write_deadline",
-    )
-
-    def __init__(self, request: Request) -> None:
-        self.request = request
-        self.done = trio.Event()
-        self.body_send: trio.MemorySendChannel[bytes] | None = None
-        self.abandoned = False
-        self.timed_out = False
-        self.head_sent = False
-        self.response_deadline = math.inf
-        self.write_deadline = math.inf
-
-    def arm_response_timeout(self, timeout: float | None) -> None:
-        """Start the RESPONSE_TIMEOUT clock now (no effect once the head has gone out).
-
-        Called once the whole request has arrived: a streaming upload may take as long as
-        it takes.
-        """
-        if timeout is not None and not self.head_sent:
-            self.response_deadline = trio.current_time() + timeout
-
-    def deadline(self) -> float:
-        """When the exchange times out, as things stand."""
-        if self.head_sent:
-            return self.write_deadline
-        return min(self.response_deadline, self.write_deadline)
-
-
-class _Writer:
-    """The one way response bytes leave the connection (implements `ResponseWriter`)."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self._h11 = conn.h11
-        self.started = False
-        self.finished = False
-        self._no_body = False
-        self._cycle: _Cycle | None = None
-        self.status = 0
-        self.sent = 0
-
-    def begin(self, method: str, cycle: _Cycle | None) -> None:
-        """Reset for a new request; ``cycle`` learns when the head has gone out."""
-        self.started = self.finished = False
-        self._no_body = method == "HEAD"
-        self._cycle = cycle
-        self.status = self.sent = 0
-
-    def _response(self, status: int, headers: HeaderList) -> h11.Response:
-        # Decided as the head leaves, so a shutdown that began mid-request is honoured. A
-        # request body that has not fully arrived cannot be skipped to reach the next request.
-        if self._h11.their_state is not h11.DONE or self._conn.close_after_response():
-            headers = [*headers, _CLOSE]
-        # Built (and so validated by h11) before anything counts as sent: a bad header value
-        # is still answered with a 500.
-        response = h11.Response(
-            status_code=status, headers=headers, reason=_REASONS.get(status, b"")
-        )
-        self._no_body = self._no_body or status in (204, 304)
-        self.started = True
-        self.status = status
-        if self._cycle is not None:
-            self._cycle.head_sent = True
-        return response
-
-    async def send_head(self, status: int, headers: HeaderList) -> None:
-        if self.started:
-            raise RuntimeError("the response head was already sent")
-        await self._send(self._h11.send(self._response(status, headers)))
-
-    async def send_data(self, data: bytes) -> None:
-        if not self.started or self.finished:
-            raise RuntimeError("response data can only follow the head and precede the end")
-        if self._no_body:
-            return
-        self.sent += len(data)
-        if len(data) <= _SPLIT_WRITES_OVER:
-            await self._send(self._h11.send(h11.Data(data=data)))
-            return
-        for start in range(0, len(data), _SPLIT_WRITES_OVER):
-            piece = data[start : start + _SPLIT_WRITES_OVER]
-            await self._send(self._h11.send(h11.Data(data=piece)))
-
-    async def send_end(self) -> None:
-        if self.finished:
-            return
-        self.finished = True
-        await self._send(self._h11.send(h11.EndOfMessage()))
-
-    async def send_complete(self, status: int, headers: HeaderList, body: bytes) -> None:
-        if self.started:
-            raise RuntimeError("the response head was already sent")
-        bodiless = self._no_body or status in (204, 304)
-        for name, value in headers:
-            # h11 would only notice at the body, after the head counts as sent; catch it here
-            # so the client still gets a 500 instead of a cut connection.
-            if name == b"content-length" and not bodiless and value != str(len(body)).encode():
-                raise ValueError(
-                    f"Content-Length says {value.decode()} but the body has {len(body)} bytes"
-                )
-        head = self._h11.send(self._response(status, headers))
-        if self._no_body or not body:
-            self.finished = True
-            await self._send(head + self._h11.send(h11.EndOfMessage()))
-            return
-        self.sent = len(body)
-        if len(body) <= _SPLIT_WRITES_OVER:
-            data = self._h11.send(h11.Data(data=body))
-            self.finished = True
-            await self._send(head + data + self._h11.send(h11.EndOfMessage()))
-            return
-        await self._send(head)
-        for start in range(0, len(body), _SPLIT_WRITES_OVER):
-            await self._send(
-                self._h11.send(h11.Data(data=body[start : start + _SPLIT_WRITES_OVER]))
-            )
-        await self.send_end()
-
-    async def send_continue(self) -> None:
-        """Send ``100 Continue`` if the client is still waiting for it."""
-        if self._h11.they_are_waiting_for_100_continue:
-            await self._send(self._h11.send(h11.InformationalResponse(status_code=100, headers=[])))
-
-    async def _send(self, data: bytes | None) -> None:
-        if not data:
-            return
-        timeout = self._conn.config.WRITE_IDLE_TIMEOUT
-        cycle = self._cycle
-        try:
-            if cycle is None:
-                # Between exchanges (100 Continue, errors for unreadable requests): rare.
-                with trio.move_on_after(math.inf if timeout is None else timeout) as scope:
-                    await self._conn.stream.send_all(data)
-                if scope.cancelled_caught:
-                    self._h11.send_failed()
-                    raise ClientDisconnected("the client stopped reading")
-            elif timeout is None:
-                await self._conn.stream.send_all(data)
-            else:
-                cycle.write_deadline = trio.current_time() + timeout
-                try:
-                    await self._conn.stream.send_all(data)
-                finally:
-                    cycle.write_deadline = math.inf
-        except trio.Cancelled:
-            self._h11.send_failed()  # some of it may have gone out: the stream is unusable
-            raise
-        except _STREAM_ERRORS as exc:
-            self._h11.send_failed()
-            raise ClientDisconnected("the client went away") from exc
 
 
 class Connection:
@@ -258,10 +84,10 @@ class Connection:
         self.h11 = h11.Connection(
             h11.SERVER, max_incomplete_event_size=self.config.REQUEST_MAX_HEADER_SIZE
         )
-        self.writer = _Writer(self)
+        self.writer = H11Writer(self)
         self.requests_served = 0
-        self._pending: _Cycle | None = None
-        self._cycle: _Cycle | None = None
+        self._pending: Exchange | None = None
+        self._cycle: Exchange | None = None
         self._work = trio.lowlevel.ParkingLot()
         # One scope per task for the connection's whole life. Cancelling either ends the
         # connection; deadlines are plain times the server's timekeeper enforces, because a
@@ -276,7 +102,7 @@ class Connection:
         self._abandoned = False  # the reader cancelled the exchange and will close
         self._reading_body = False  # the reader waits for request body bytes
         self._body_stalled = False  # ... and that wait outlived REQUEST_BODY_IDLE_TIMEOUT
-        self._body_cycle: _Cycle | None = None  # the exchange whose body is being read
+        self._body_cycle: Exchange | None = None  # the exchange whose body is being read
         self._nursery: trio.Nursery | None = None
         self._websocket: WebSocketSession | None = None
 
@@ -302,7 +128,7 @@ class Connection:
         finally:
             await trio.aclose_forcefully(self.stream)
 
-    async def _answer_stalled_body(self, cycle: _Cycle) -> None:
+    async def _answer_stalled_body(self, cycle: Exchange) -> None:
         """A request body sent nothing for REQUEST_BODY_IDLE_TIMEOUT: 408 if nothing went out."""
         error = RequestTimeout("the request body stalled")
         if cycle is self._cycle or cycle is self._pending:
@@ -341,7 +167,7 @@ class Connection:
                             return
                         continue
                     return
-            except _STREAM_ERRORS:
+            except STREAM_ERRORS:
                 pass
 
     def drain(self) -> None:
@@ -438,7 +264,7 @@ class Connection:
         """Read once from the socket into h11; a broken or closed socket reads as EOF."""
         try:
             data = bytes(await self.stream.receive_some(self.config.READ_SIZE))
-        except _STREAM_ERRORS:
+        except STREAM_ERRORS:
             data = b""
         self.h11.receive_data(data)
         return len(data)
@@ -513,7 +339,7 @@ class Connection:
             http_version=event.http_version.decode("ascii"),
             conn_info=self.conn_info,
         )
-        cycle = _Cycle(request)
+        cycle = Exchange(request)
         self.writer.begin(request.method, None)  # until the responder takes the exchange
         streaming = self.app.match(request)
         rejection = self._check_head(request, streaming)
@@ -599,7 +425,7 @@ class Connection:
                 return event
             return None
 
-    async def _read_body(self, cycle: _Cycle) -> bytes | None:
+    async def _read_body(self, cycle: Exchange) -> bytes | None:
         """The whole body of a buffered request; ``None`` when the client went away.
 
         A body over the limit, malformed or stalled leaves its error on the request, so the
@@ -626,7 +452,7 @@ class Connection:
             request.route = None
             return b""
 
-    async def _feed_body(self, cycle: _Cycle) -> bool:
+    async def _feed_body(self, cycle: Exchange) -> bool:
         """Pass a streaming body to the running handler; ``False`` if the connection is over.
 
         Should the handler finish with body still unread, the responder ends the connection
@@ -664,7 +490,7 @@ class Connection:
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 return True  # the handler stopped reading; the connection will close
 
-    async def _abandon(self, cycle: _Cycle, error: HTTPException | None) -> None:
+    async def _abandon(self, cycle: Exchange, error: HTTPException | None) -> None:
         """Cancel a running cycle; answer ``error`` if its response had not started."""
         cycle.abandoned = self._abandoned = True
         self._responder_scope.cancel()
@@ -675,11 +501,11 @@ class Connection:
             await self._send_error(cycle.request, error)
             self._log_access(cycle.request)
 
-    def _start(self, cycle: _Cycle) -> None:
+    def _start(self, cycle: Exchange) -> None:
         self._pending = cycle
         self._work.unpark()
 
-    async def _await_cycle(self, cycle: _Cycle) -> bool:
+    async def _await_cycle(self, cycle: Exchange) -> bool:
         """Wait for the response, watching for a disconnect; ``False`` if the connection ends.
 
         One read does two jobs: while the handler runs it notices a client that leaves, and
@@ -750,7 +576,7 @@ class Connection:
             or (limit is not None and self.requests_served + 1 >= limit)
         )
 
-    async def _respond(self, cycle: _Cycle) -> None:
+    async def _respond(self, cycle: Exchange) -> None:
         request = cycle.request
         writer = self.writer
         if request.stream is None:
@@ -776,7 +602,8 @@ class Connection:
                     self._closing = True
                     logger.warning(
                         "%s %s: no response within RESPONSE_TIMEOUT; handler cancelled",
-                        request.method, request.path,
+                        request.method,
+                        request.path,
                     )
                     error = ServiceUnavailable("the handler did not respond in time", quiet=True)
                     await self._send_error(request, error)
