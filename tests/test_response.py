@@ -14,7 +14,9 @@ import httpx
 import pytest
 
 from trioweb import App, Request
+from trioweb.datastructures import MutableHeaders
 from trioweb.response import (
+    BaseHTTPResponse,
     HTTPResponse,
     StreamingHTTPResponse,
     empty,
@@ -392,3 +394,37 @@ async def test_invalid_status_in_a_handler_gives_500() -> None:
 async def test_invalid_header_value_gives_500() -> None:
     response = await fetch(lambda: text("x", headers={"X-Bad": "a\r\nInjected: 1"}))
     assert response.status_code == 500
+
+
+async def test_response_headers_are_case_insensitive_and_can_repeat() -> None:
+    app = App()
+
+    @app.get("/")
+    async def handler(request: Request) -> HTTPResponse:
+        return redirect("/first")
+
+    @app.on_response
+    async def rewrite(request: Request, response: BaseHTTPResponse) -> None:
+        response.headers["location"] = "/second"  # replaces "Location", whatever its case
+        response.headers.add("Link", "</a>; rel=preload")
+        response.headers.add("Link", "</b>; rel=preload")
+
+    async with app.test_client() as client:
+        r = await client.get("/", follow_redirects=False)
+    assert r.headers.get_list("location") == ["/second"]
+    assert r.headers.get_list("link") == ["</a>; rel=preload", "</b>; rel=preload"]
+
+
+def test_mutable_headers_behave_like_a_case_insensitive_mapping() -> None:
+    headers = MutableHeaders({"Content-Type": "text/plain", "X-A": "1"})
+    headers.add("x-a", "2")
+    assert headers["CONTENT-TYPE"] == "text/plain"
+    assert headers.getall("X-A") == ["1", "2"]
+    assert list(headers) == ["content-type", "x-a"]
+    assert len(headers) == 2
+    headers["X-A"] = "3"
+    assert headers.multi_items() == [("Content-Type", "text/plain"), ("X-A", "3")]
+    del headers["content-type"]
+    assert "Content-Type" not in headers
+    with pytest.raises(KeyError):
+        del headers["content-type"]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import TypeVar, overload
 
-__all__ = ["Headers", "MultiDict"]
+__all__ = ["Headers", "MultiDict", "MutableHeaders"]
 
 V = TypeVar("V")
 
@@ -104,3 +104,75 @@ class Headers(Mapping[str, str]):
 
     def __repr__(self) -> str:
         return f"Headers({[(k.decode(), v.decode()) for k, v in self._raw]!r})"
+
+
+class MutableHeaders(MutableMapping[str, str]):
+    """Response headers: case-insensitive, in order, and able to repeat a name.
+
+    ``headers["Content-Type"] = ...`` replaces every header of that name (in any case);
+    ``headers.add("Link", ...)`` adds one more. ``headers[name]`` gives the first value and
+    iteration yields each name once, lower-cased; `multi_items` gives every pair as set.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(
+        self, headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None
+    ) -> None:
+        pairs = headers.items() if isinstance(headers, Mapping) else headers or ()
+        self._items: list[tuple[str, str]] = [(str(k), str(v)) for k, v in pairs]
+
+    def __getitem__(self, key: str) -> str:
+        wanted = key.lower()
+        for name, value in self._items:
+            if name.lower() == wanted:
+                return value
+        raise KeyError(key)
+
+    def __setitem__(self, key: str, value: str) -> None:
+        wanted = key.lower()
+        kept = [(name, v) for name, v in self._items if name.lower() != wanted]
+        kept.append((key, str(value)))
+        self._items = kept
+
+    def __delitem__(self, key: str) -> None:
+        wanted = key.lower()
+        kept = [(name, v) for name, v in self._items if name.lower() != wanted]
+        if len(kept) == len(self._items):
+            raise KeyError(key)
+        self._items = kept
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        wanted = key.lower()
+        return any(name.lower() == wanted for name, _ in self._items)
+
+    def __iter__(self) -> Iterator[str]:
+        seen: dict[str, None] = {}
+        for name, _ in self._items:
+            seen.setdefault(name.lower())
+        return iter(seen)
+
+    def __len__(self) -> int:
+        return len({name.lower() for name, _ in self._items})
+
+    def add(self, key: str, value: str) -> None:
+        """Add one more ``key`` header, keeping those already set (``Link``, ``Vary``...)."""
+        self._items.append((key, str(value)))
+
+    def getall(self, key: str) -> list[str]:
+        """Every value set for ``key`` (any case), in order."""
+        wanted = key.lower()
+        return [value for name, value in self._items if name.lower() == wanted]
+
+    def multi_items(self) -> list[tuple[str, str]]:
+        """Every ``(name, value)`` pair, repeats included, in the order they were set."""
+        return list(self._items)
+
+    def copy(self) -> MutableHeaders:
+        """An independent copy."""
+        return MutableHeaders(self._items)
+
+    def __repr__(self) -> str:
+        return f"MutableHeaders({self._items!r})"

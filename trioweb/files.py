@@ -34,6 +34,7 @@ from urllib.parse import quote
 
 import trio
 
+from .datastructures import MutableHeaders
 from .exceptions import NotFound, RangeNotSatisfiable
 from .response import BaseHTTPResponse, ResponseWriter
 
@@ -77,21 +78,13 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{fallback or 'download'}\"; filename*=UTF-8''{exact}"
 
 
-def _merge_headers(computed: dict[str, str], given: Mapping[str, str] | None) -> dict[str, str]:
-    """``computed`` overridden by ``given`` case-insensitively, except the framing headers."""
-    if not given:
-        return computed
-    overridden = {name.lower() for name in given}
-    merged = {k: v for k, v in computed.items() if k.lower() not in overridden}
-    merged.update((k, v) for k, v in given.items() if k.lower() not in _COMPUTED)
+def _merge_headers(computed: dict[str, str], given: Mapping[str, str] | None) -> MutableHeaders:
+    """``computed`` overridden by ``given``, except the framing headers."""
+    merged = MutableHeaders(computed)
+    for name, value in (given or {}).items():
+        if name.lower() not in _COMPUTED:
+            merged[name] = value
     return merged
-
-
-def _get(headers: Mapping[str, str], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return None
 
 
 def _parse_http_date(value: str) -> int | None:
@@ -231,12 +224,12 @@ class FileResponse(BaseHTTPResponse):
     @property
     def etag(self) -> str | None:
         """The ``ETag`` this response sends (a caller's header overrides the computed one)."""
-        return _get(self.headers, "etag")
+        return self.headers.get("etag")
 
     @property
     def last_modified(self) -> int | None:
         """``Last-Modified`` as seconds since the epoch, or ``None`` if it does not parse."""
-        value = _get(self.headers, "last-modified")
+        value = self.headers.get("last-modified")
         return None if value is None else _parse_http_date(value)
 
     # -- adapting to the request ----------------------------------------------------------------
@@ -265,7 +258,7 @@ class FileResponse(BaseHTTPResponse):
             response._select(0, 0)
             response.headers["Content-Range"] = f"bytes */{self.size}"
             response.content_type = None
-            _drop(response.headers, "content-type")
+            response.headers.pop("content-type", None)
             return response
         if selected is None:
             return self
@@ -303,15 +296,15 @@ class FileResponse(BaseHTTPResponse):
         # A copy keeps whatever else the handler attached to the response (cookies, say).
         response = copy.copy(self)
         response.status = status
-        response.headers = dict(self.headers)
+        response.headers = self.headers.copy()
         response._send_body = send_body
         return response
 
     def _not_modified_response(self) -> FileResponse:
         response = self._variant(304, send_body=False)
-        response.headers = {
-            k: v for k, v in self.headers.items() if k.lower() in _NOT_MODIFIED_KEEPS
-        }
+        response.headers = MutableHeaders(
+            (k, v) for k, v in self.headers.multi_items() if k.lower() in _NOT_MODIFIED_KEEPS
+        )
         response.content_type = None
         return response
 
@@ -350,11 +343,6 @@ class FileResponse(BaseHTTPResponse):
         # Content-Length promised would leave the client waiting, so fail loudly instead.
         if got < wanted:
             raise RuntimeError(f"{self.path!r} shrank while it was being sent")
-
-
-def _drop(headers: dict[str, str], name: str) -> None:
-    for key in [k for k in headers if k.lower() == name]:
-        del headers[key]
 
 
 # -- static files ---------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import trio
 
 from .cookies import Cookie, CookieJar
+from .datastructures import MutableHeaders
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -74,10 +75,10 @@ class ResponseWriter(Protocol):
         ...
 
 
-def _encode_headers(headers: Mapping[str, str], content_type: str | None) -> HeaderList:
+def _encode_headers(headers: MutableHeaders, content_type: str | None) -> HeaderList:
     encoded: HeaderList = []
     has_type = False
-    for name, value in headers.items():
+    for name, value in headers.multi_items():
         lname = name.lower()
         if lname == "content-type":
             has_type = True
@@ -111,7 +112,8 @@ class BaseHTTPResponse:
         if not 200 <= status <= 999:
             raise ValueError(f"status must be a final HTTP status (200-999), got {status!r}")
         self.status = status
-        self.headers: dict[str, str] = dict(headers) if headers else {}
+        #: Case-insensitive; assigning replaces, ``headers.add(name, value)`` repeats a name.
+        self.headers = MutableHeaders(headers)
         self.content_type = content_type
         # Made on first use: most responses set no cookie, and this is the hot path.
         self._cookies: CookieJar | None = None
