@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import trio
 
 from trioweb import App
 from trioweb.request import Request
 from trioweb.response import HTTPResponse, StreamingHTTPResponse, stream, text
+from trioweb.testing import TestClient
 
 
 async def test_streamed_response_arrives_piece_by_piece() -> None:
@@ -88,3 +90,18 @@ async def test_the_client_reuses_one_keep_alive_connection() -> None:
         first = (await client.get("/")).text
         second = (await client.get("/")).text
     assert first == second
+
+
+@pytest.fixture
+def app() -> App:
+    app = App("fixture")
+
+    @app.get("/")
+    async def index(req: Request) -> HTTPResponse:
+        return text("from the fixture")
+
+    return app
+
+
+async def test_the_plugin_fixture_serves_the_app_fixture(trioweb_client: TestClient) -> None:
+    assert (await trioweb_client.get("/")).text == "from the fixture"

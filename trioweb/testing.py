@@ -5,8 +5,8 @@ h11 connection code) on a listener that hands out ``trio.testing.memory_stream_p
 halves instead of sockets. Streaming both ways and disconnects behave as on a network.
 ``httpx.ASGITransport`` buffers whole responses, so it could not test any of that.
 
-This module is also a pytest plugin (registered as ``trioweb``); it provides no fixtures of
-its own yet beyond making the client importable.
+This module is also a pytest plugin (registered as ``trioweb``): its ``trioweb_client``
+fixture is a running test client for the ``app`` fixture a test suite defines.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import httpcore
 import httpx
+import pytest
 import trio
 import trio.testing
 import trio_websocket
@@ -28,7 +29,7 @@ from .server.serve import Server, serve_listeners
 if TYPE_CHECKING:
     from .app import App
 
-__all__ = ["MemoryListener", "MemoryNetworkBackend", "TestClient"]
+__all__ = ["MemoryListener", "MemoryNetworkBackend", "TestClient", "trioweb_client"]
 
 
 class MemoryListener(trio.abc.Listener[trio.abc.Stream]):
@@ -211,3 +212,20 @@ def _leaves(group: BaseExceptionGroup[BaseException]) -> Iterator[BaseException]
             yield from _leaves(exc)
         else:
             yield exc
+
+
+@pytest.fixture
+async def trioweb_client(app: App) -> AsyncIterator[TestClient]:
+    """A running `TestClient` for the ``app`` fixture your tests define.
+
+    Example::
+
+        @pytest.fixture
+        def app():
+            return make_app()
+
+        async def test_home(trioweb_client):
+            assert (await trioweb_client.get("/")).status_code == 200
+    """
+    async with TestClient(app) as client:
+        yield client
