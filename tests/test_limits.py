@@ -93,12 +93,19 @@ async def test_max_connections_holds_further_clients_in_the_backlog() -> None:
             await second.aclose()
 
 
-async def test_a_stalled_body_gets_408(autojump_clock: trio.abc.Clock) -> None:
+@pytest.mark.parametrize("target", ["/upload", "/buffered"])
+async def test_a_stalled_body_gets_408(autojump_clock: trio.abc.Clock, target: str) -> None:
     app = limits_app()
     app.config.REQUEST_BODY_IDLE_TIMEOUT = 7
+
+    @app.post("/buffered")
+    async def buffered(req: Request) -> HTTPResponse:
+        return text("never: the body never completes")  # pragma: no cover
+
     async with app.test_client() as client:
         stream_ = await client.listener.connect()
-        await stream_.send_all(b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
+        head = f"POST {target} HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n"
+        await stream_.send_all(head.encode() + b"abc")
         start = trio.current_time()
         reply = await read_all(stream_)
         assert reply.startswith(b"HTTP/1.1 408 ")
