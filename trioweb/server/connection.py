@@ -492,7 +492,7 @@ class Connection:
 
     async def _abandon(self, cycle: Exchange, error: HTTPException | None) -> None:
         """Cancel a running cycle; answer ``error`` if its response had not started."""
-        cycle.abandoned = self._abandoned = True
+        self._abandoned = True
         self._responder_scope.cancel()
         with trio.CancelScope(shield=True):
             await cycle.done.wait()

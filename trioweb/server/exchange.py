@@ -41,7 +41,6 @@ class Exchange:
     """
 
     __slots__ = (
-        "abandoned",
         "body_send",
         "done",
         "head_sent",
@@ -55,7 +54,6 @@ class Exchange:
         self.request = request
         self.done = trio.Event()
         self.body_send: trio.MemorySendChannel[bytes] | None = None
-        self.abandoned = False
         self.timed_out = False
         self.head_sent = False
         self.response_deadline = math.inf
