@@ -342,7 +342,8 @@ class Connection:
         cycle = Exchange(request)
         self.writer.begin(request.method, None)  # until the responder takes the exchange
         streaming = self.app.match(request)
-        rejection = self._check_head(request, streaming)
+        cycle.body_limit = self.app.body_limit(request, streaming)
+        rejection = self._check_head(request, cycle.body_limit)
         subprotocols = self.app.websocket_subprotocols(request)
         if subprotocols is not None and rejection is None:
             if is_upgrade(request):
@@ -371,7 +372,7 @@ class Connection:
             self._start(cycle)
         return await self._await_cycle(cycle)
 
-    def _check_head(self, request: Request, streaming: bool) -> HTTPException | None:
+    def _check_head(self, request: Request, limit: int | None) -> HTTPException | None:
         """What is wrong with a parsed head before any of its body is read, if anything."""
         if request.http_version not in ("1.0", "1.1"):
             return HTTPVersionNotSupported(
@@ -386,7 +387,6 @@ class Connection:
         if expect is not None and expect.lower() != "100-continue":
             return ExpectationFailed(f"cannot meet the expectation {expect!r}")
         length = request.headers.get("content-length")
-        limit = self.app.body_limit(request, streaming)
         if limit is not None and length is not None and int(length) > limit:
             return PayloadTooLarge(f"the request body exceeds {limit} bytes")
         if request.route is None and self.h11.they_are_waiting_for_100_continue:
@@ -434,7 +434,7 @@ class Connection:
         parts: list[bytes] = []
         size = 0
         request = cycle.request
-        limit = self.app.body_limit(request, streaming=False)
+        limit = cycle.body_limit
         self._body_cycle = cycle
         try:
             while True:
@@ -461,7 +461,7 @@ class Connection:
         send = cycle.body_send
         if send is None:
             raise RuntimeError("a streaming cycle needs a body channel")
-        limit = self.app.body_limit(cycle.request, streaming=True)
+        limit = cycle.body_limit
         self._body_cycle = cycle
         size = 0
         # Only a complete body ends the channel: were it closed on the way out of a failure,

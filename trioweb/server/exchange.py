@@ -41,6 +41,7 @@ class Exchange:
     """
 
     __slots__ = (
+        "body_limit",
         "body_send",
         "done",
         "head_sent",
@@ -54,6 +55,8 @@ class Exchange:
         self.request = request
         self.done = trio.Event()
         self.body_send: trio.MemorySendChannel[bytes] | None = None
+        #: The most body bytes the request may send (``None``: no limit); set when routed.
+        self.body_limit: int | None = None
         self.timed_out = False
         self.head_sent = False
         self.response_deadline = math.inf
