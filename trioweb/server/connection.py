@@ -1,15 +1,20 @@
-"""One HTTP/1.1 connection: an h11 reader task, a responder task, and the response writer.
+"""One HTTP/1.1 connection: the h11 reader, the exchanges it runs, and the response writer.
 
-The reader (the connection's own task) is the only one that reads the socket and feeds h11.
-The responder runs one exchange at a time (`trioweb.server.exchange`): middleware, handler,
-response. The writer is the only way bytes go out; during an exchange only the responder uses
-it, between exchanges only the reader (``100 Continue`` for a buffered body, protocol errors).
+The connection's own task (the reader) reads the socket, feeds h11 and runs each exchange
+(`trioweb.server.exchange`): middleware, handler, response. Most routes take their body
+whole, so the reader reads it and then runs the handler itself: no task, channel or task
+switch per request. A streaming route's handler needs the body while it arrives, so it runs
+in a task of its own while the reader feeds it through a bounded channel: a handler that
+reads slowly stops the reader, and TCP stops the client.
 
-Each task runs in one cancel scope for the connection's life. The reader cancels the
-responder's when the client disconnects, so the handler's ``finally`` runs at once; timeouts
-are plain deadlines that the server's timekeeper checks (`Connection.check_deadlines`); a
-streaming body travels through a bounded channel, so a handler that reads slowly stops the
-reader, and TCP stops the client.
+A client that disconnects cancels its handler. The reader notices that with a read, which
+it cannot do while it runs a handler itself; so a handler still running at the timekeeper's
+next sweep gets a watcher task that does the read (`Connection.check_deadlines`). A handler
+that answers within a sweep (almost all) never needs one.
+
+The connection task runs in one cancel scope for its whole life, which an inline handler
+shares: whatever cancels a handler ends the connection anyway. Timeouts are plain deadlines
+that the server's timekeeper checks. The writer is the only way bytes go out.
 """
 
 from __future__ import annotations
@@ -86,20 +91,17 @@ class Connection:
         )
         self.writer = H11Writer(self)
         self.requests_served = 0
-        self._pending: Exchange | None = None
-        self._cycle: Exchange | None = None
-        self._work = trio.lowlevel.ParkingLot()
-        # One scope per task for the connection's whole life. Cancelling either ends the
-        # connection; deadlines are plain times the server's timekeeper enforces, because a
-        # trio scope or deadline per wait costs more than the rest of a small request.
+        self._cycle: Exchange | None = None  # the exchange whose handler is running
+        # One scope for the connection task's whole life; cancelling it ends the connection.
+        # Deadlines are plain times the server's timekeeper enforces, because a trio scope or
+        # deadline per wait costs more than the rest of a small request.
         self._reader_scope = trio.CancelScope()
-        self._responder_scope = trio.CancelScope()
         #: When the reader's current wait for a request ends the connection (idle timeout).
         self.read_deadline = math.inf
         self._idle = False  # the reader waits between requests: a drain may close it now
         self._watching = False  # the reader's read doubles as the disconnect watch
-        self._closing = False  # the responder is gone: whatever it sends is the last response
-        self._abandoned = False  # the reader cancelled the exchange and will close
+        self._closing = False  # a 503 for a timed-out handler: it is the last response
+        self._abandoned = False  # the exchange was cancelled; the reader answers and closes
         self._reading_body = False  # the reader waits for request body bytes
         self._body_stalled = False  # ... and that wait outlived REQUEST_BODY_IDLE_TIMEOUT
         self._body_cycle: Exchange | None = None  # the exchange whose body is being read
@@ -116,7 +118,6 @@ class Connection:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
-                nursery.start_soon(self._respond_loop)
                 with self._reader_scope:
                     await self._read_loop()
                 if self._body_stalled and self._body_cycle is not None:
@@ -131,7 +132,7 @@ class Connection:
     async def _answer_stalled_body(self, cycle: Exchange) -> None:
         """A request body sent nothing for REQUEST_BODY_IDLE_TIMEOUT: 408 if nothing went out."""
         error = RequestTimeout("the request body stalled")
-        if cycle is self._cycle or cycle is self._pending:
+        if cycle.done is not None:
             await self._abandon(cycle, error)  # a streaming handler is running: stop it first
         elif not self.writer.started:
             self.writer.begin(cycle.request.method, None)
@@ -185,16 +186,48 @@ class Connection:
 
         An idle wait for a request closes the connection; an exchange past RESPONSE_TIMEOUT
         or stuck writing past WRITE_IDLE_TIMEOUT is cancelled (and answered with 503 when
-        nothing was sent yet).
+        nothing was sent yet). A handler the reader runs itself, still running, gets a task
+        that watches for the client leaving.
         """
         if self.read_deadline <= now:
             self.read_deadline = math.inf
             self._body_stalled = self._reading_body
             self._reader_scope.cancel()
         cycle = self._cycle
-        if cycle is not None and cycle.deadline() <= now:
+        if cycle is None:
+            return
+        if cycle.deadline() <= now:
             cycle.timed_out = True
-            self._responder_scope.cancel()
+            cycle.scope.cancel()
+        elif cycle.done is None and cycle.watcher is None and self._nursery is not None:
+            h = self.h11
+            # Bytes after the request (pipelining) must wait: reading on would buffer more.
+            if h.their_state is h11.DONE and not h.trailing_data[0]:
+                cycle.watcher = trio.CancelScope()
+                cycle.watch_done = trio.Event()
+                self._nursery.start_soon(self._watch, cycle)
+
+    async def _watch(self, cycle: Exchange) -> None:
+        """While the reader runs a handler, read once: end the exchange if the client left.
+
+        Anything read (a pipelined request) stays in h11 for the reader.
+        """
+        if cycle.watcher is None or cycle.watch_done is None:
+            raise RuntimeError("a watch needs its scope and event")
+        try:
+            with cycle.watcher:
+                if await self._receive() == 0:
+                    self._abandoned = True
+                    cycle.scope.cancel()
+        finally:
+            cycle.watch_done.set()
+
+    async def _stop_watching(self, cycle: Exchange) -> None:
+        """Stop the exchange's watcher, if any, before the reader reads again."""
+        if cycle.watcher is not None and cycle.watch_done is not None:
+            cycle.watcher.cancel()
+            with trio.CancelScope(shield=True):
+                await cycle.watch_done.wait()
 
     async def _upgrade(
         self, event: h11.Request, request: Request, subprotocols: tuple[str, ...]
@@ -339,8 +372,8 @@ class Connection:
             http_version=event.http_version.decode("ascii"),
             conn_info=self.conn_info,
         )
-        cycle = Exchange(request)
-        self.writer.begin(request.method, None)  # until the responder takes the exchange
+        cycle = Exchange(request, self._reader_scope)
+        self.writer.begin(request.method, None)  # until the handler runs
         streaming = self.app.match(request)
         cycle.body_limit = self.app.body_limit(request, streaming)
         rejection = self._check_head(request, cycle.body_limit)
@@ -353,15 +386,8 @@ class Connection:
         if rejection is not None:
             request._route_error = rejection
             request.route = None
-            self._start(cycle)
         elif streaming:
-            send, receive = trio.open_memory_channel[bytes](self.config.REQUEST_BUFFER_QUEUE_SIZE)
-            cycle.body_send = send
-            expects = self.h11.they_are_waiting_for_100_continue
-            request.stream = RequestStream(receive, self.writer.send_continue if expects else None)
-            self._start(cycle)
-            if not await self._feed_body(cycle):
-                return False
+            return await self._serve_streaming(cycle)
         else:
             if request.route is not None:
                 await self.writer.send_continue()
@@ -369,7 +395,33 @@ class Connection:
             if body is None:
                 return False
             request.body = body
-            self._start(cycle)
+        await self._respond_inline(cycle)
+        return True
+
+    async def _respond_inline(self, cycle: Exchange) -> None:
+        """Run the exchange in the reader's own task (the whole body has been read)."""
+        self._cycle = cycle
+        try:
+            await self._respond(cycle)
+        finally:
+            self._cycle = None
+            self.requests_served += 1
+        await self._stop_watching(cycle)
+
+    async def _serve_streaming(self, cycle: Exchange) -> bool:
+        """Run a streaming route's handler in its own task and feed it the body as it comes."""
+        if self._nursery is None:  # pragma: no cover - set for as long as run() runs
+            raise RuntimeError("the connection is not running")
+        send, receive = trio.open_memory_channel[bytes](self.config.REQUEST_BUFFER_QUEUE_SIZE)
+        cycle.body_send = send
+        cycle.scope = trio.CancelScope()
+        cycle.done = trio.Event()
+        expects = self.h11.they_are_waiting_for_100_continue
+        request = cycle.request
+        request.stream = RequestStream(receive, self.writer.send_continue if expects else None)
+        self._nursery.start_soon(self._respond_task, cycle)
+        if not await self._feed_body(cycle):
+            return False
         return await self._await_cycle(cycle)
 
     def _check_head(self, request: Request, limit: int | None) -> HTTPException | None:
@@ -491,28 +543,27 @@ class Connection:
                 return True  # the handler stopped reading; the connection will close
 
     async def _abandon(self, cycle: Exchange, error: HTTPException | None) -> None:
-        """Cancel a running cycle; answer ``error`` if its response had not started."""
+        """Cancel a streaming handler's task; answer ``error`` if its response had not started."""
         self._abandoned = True
-        self._responder_scope.cancel()
-        with trio.CancelScope(shield=True):
-            await cycle.done.wait()
+        cycle.scope.cancel()
+        if cycle.done is not None:
+            with trio.CancelScope(shield=True):
+                await cycle.done.wait()
         if error is not None and not self.writer.started:
             self.writer.begin(cycle.request.method, None)
             await self._send_error(cycle.request, error)
             self._log_access(cycle.request)
 
-    def _start(self, cycle: Exchange) -> None:
-        self._pending = cycle
-        self._work.unpark()
-
     async def _await_cycle(self, cycle: Exchange) -> bool:
-        """Wait for the response, watching for a disconnect; ``False`` if the connection ends.
+        """Wait for a streaming handler, watching for a disconnect; ``False`` if it must close.
 
         One read does two jobs: while the handler runs it notices a client that leaves, and
-        once the response is out it is the keep-alive wait for the next request (the
-        responder then gives it the KEEP_ALIVE_TIMEOUT deadline, or ends the connection).
+        once the response is out it is the keep-alive wait for the next request (the handler's
+        task then gives it the KEEP_ALIVE_TIMEOUT deadline, or ends the connection).
         """
         h = self.h11
+        if cycle.done is None:
+            raise RuntimeError("only a streaming exchange runs in its own task")
         if not cycle.done.is_set() and h.their_state is h11.DONE and not h.trailing_data[0]:
             self._watching = True
             try:
@@ -528,27 +579,25 @@ class Connection:
         await cycle.done.wait()
         return True
 
-    # -- the responder ----------------------------------------------------------------------------
+    # -- a streaming route's handler task -------------------------------------------------------
 
-    async def _respond_loop(self) -> None:
-        with self._responder_scope:
-            while True:
-                while self._pending is None:
-                    await self._work.park()
-                cycle, self._pending = self._pending, None
-                self._cycle = cycle
-                try:
-                    await self._respond(cycle)
-                finally:
-                    self._cycle = None
-                    if cycle.request.stream is not None:
-                        cycle.request.stream.close()
-                    self.requests_served += 1
-                    cycle.done.set()
-                    self._hand_back_read()
+    async def _respond_task(self, cycle: Exchange) -> None:
+        if cycle.done is None:
+            raise RuntimeError("only a streaming exchange runs in its own task")
+        with cycle.scope:
+            self._cycle = cycle
+            try:
+                await self._respond(cycle)
+            finally:
+                self._cycle = None
+                if cycle.request.stream is not None:
+                    cycle.request.stream.close()
+                self.requests_served += 1
+                cycle.done.set()
+                self._hand_back_read()
         # Cancelled: a deadline passed, or the reader abandoned the exchange (and closes the
         # connection itself once it has answered, if it can).
-        if not self._abandoned:
+        if cycle.scope.cancel_called and not self._abandoned:
             self._reader_scope.cancel()
 
     def _hand_back_read(self) -> None:

@@ -47,13 +47,22 @@ class Exchange:
         "head_sent",
         "request",
         "response_deadline",
+        "scope",
         "timed_out",
+        "watch_done",
+        "watcher",
         "write_deadline",
     )
 
-    def __init__(self, request: Request) -> None:
+    def __init__(self, request: Request, scope: trio.CancelScope) -> None:
         self.request = request
-        self.done = trio.Event()
+        #: Cancelling it cancels the handler (the connection task's scope, when it runs inline).
+        self.scope = scope
+        #: Set when a handler running in its own task (a streaming route) has finished.
+        self.done: trio.Event | None = None
+        #: The scope of the task watching for a disconnect while the handler runs, if any.
+        self.watcher: trio.CancelScope | None = None
+        self.watch_done: trio.Event | None = None
         self.body_send: trio.MemorySendChannel[bytes] | None = None
         #: The most body bytes the request may send (``None``: no limit); set when routed.
         self.body_limit: int | None = None

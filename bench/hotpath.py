@@ -1,0 +1,127 @@
+"""Per-request CPU cost of trioweb and the floor, without a kernel or a load generator.
+
+Both servers answer ``N`` keep-alive requests arriving one at a time on an in-memory stream
+that never blocks on the network: the next request "arrives" (after a trio wake-up, as a
+socket would) only once the previous response went out. What remains is the Python work per
+request: h11, the scheduler, and whatever the framework adds. Handy with a profiler:
+
+    python bench/hotpath.py [--requests N] [--path /json] [--profile]
+
+It prints microseconds per request for each server and the ratio; unlike ``bench/run.py``
+it is stable enough to compare two versions of a change on a busy machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import trio
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import floor
+import trioweb_app
+
+from trioweb.request import ConnInfo
+from trioweb.server.connection import Connection
+
+
+class ReplayStream(trio.abc.HalfCloseableStream):
+    """Hands out the same request ``count`` times, each once the previous answer was sent."""
+
+    def __init__(self, request: bytes, count: int) -> None:
+        self._request = request
+        self._left = count
+        self._answered = True
+        self._wake: trio.Event | None = None
+        self.received = 0
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        await trio.lowlevel.checkpoint()
+        while not self._answered:
+            self._wake = trio.Event()
+            await self._wake.wait()
+        if self._left == 0:
+            return b""
+        self._left -= 1
+        self._answered = False
+        return self._request
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await trio.lowlevel.cancel_shielded_checkpoint()
+        self.received += len(data)
+        # Every benchmark response leaves in one write: it is answered.
+        self._answered = True
+        if self._wake is not None:
+            self._wake.set()
+            self._wake = None
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+    async def send_eof(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+    async def aclose(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+
+class NotDraining:
+    draining = False
+
+
+async def serve_trioweb(stream: ReplayStream) -> None:
+    await Connection(trioweb_app.app, stream, ConnInfo("127.0.0.1", 1, "127.0.0.1", 2),
+                     NotDraining()).run()
+
+
+async def serve_floor(stream: ReplayStream) -> None:
+    await floor.handle(stream)  # type: ignore[arg-type]
+
+
+def measure(server: str, request: bytes, count: int) -> float:
+    """Microseconds per request for one run of ``count`` requests."""
+    stream = ReplayStream(request, count)
+    serve = serve_trioweb if server == "trioweb" else serve_floor
+    started = time.perf_counter()
+    trio.run(serve, stream)
+    elapsed = time.perf_counter() - started
+    if stream.received == 0:
+        raise RuntimeError(f"{server} sent nothing")
+    return elapsed / count * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--path", default="/")
+    parser.add_argument("--profile", action="store_true", help="cProfile trioweb, print top 40")
+    opts = parser.parse_args()
+    request = f"GET {opts.path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench\r\n\r\n".encode()
+    trioweb_app.app.config.ACCESS_LOG = False
+    if opts.profile:
+        profile = cProfile.Profile()
+        profile.enable()
+        measure("trioweb", request, opts.requests)
+        profile.disable()
+        pstats.Stats(profile).sort_stats("tottime").print_stats(40)
+        return
+    results: dict[str, list[float]] = {"floor": [], "trioweb": []}
+    for _ in range(opts.rounds):
+        for server, times in results.items():
+            times.append(measure(server, request, opts.requests))
+    floor_us = statistics.median(results["floor"])
+    trioweb_us = statistics.median(results["trioweb"])
+    print(f"GET {opts.path}: floor {floor_us:.1f} us/request, trioweb {trioweb_us:.1f} us/request;"
+          f" trioweb throughput = {floor_us / trioweb_us:.2f}x the floor")
+
+
+if __name__ == "__main__":
+    main()
