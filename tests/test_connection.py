@@ -343,3 +343,55 @@ async def test_malformed_requests_are_bad_requests_to_error_handlers() -> None:
     reply = await exchange(app, b"GET / HTTP/1.1\r\nno colon here\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
     assert reply.endswith(b"bad: BadRequest")
+
+
+async def test_a_request_sent_while_a_slow_handler_runs_is_served_after_it(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """The watcher a slow handler gets reads the next request; it must not be lost."""
+    app = App("watched")
+    finished: list[str] = []
+
+    @app.get("/slow")
+    async def slow(req: Request) -> HTTPResponse:
+        await trio.sleep(2)  # several timekeeper sweeps: a watcher is reading by now
+        finished.append("slow")
+        return text("slow")
+
+    @app.get("/fast")
+    async def fast(req: Request) -> HTTPResponse:
+        finished.append("fast")
+        return text("fast")
+
+    async with app.test_client() as client:
+        stream = await client.listener.connect()
+        await stream.send_all(b"GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+        await trio.sleep(1)
+        await stream.send_all(b"GET /fast HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        with trio.fail_after(TIMEOUT):
+            reply = await read_all(stream)
+    assert finished == ["slow", "fast"]
+    assert reply.count(b"HTTP/1.1 200 OK") == 2
+    assert reply.endswith(b"fast")
+
+
+async def test_a_client_leaving_a_slow_handler_cancels_it(autojump_clock: trio.abc.Clock) -> None:
+    app = App("left")
+    cancelled = trio.Event()
+
+    @app.get("/slow")
+    async def slow(req: Request) -> HTTPResponse:
+        try:
+            await trio.sleep(3600)
+        finally:
+            cancelled.set()
+        return text("unreachable")  # pragma: no cover
+
+    async with app.test_client() as client:
+        stream = await client.listener.connect()
+        await stream.send_all(b"GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+        await trio.sleep(1)
+        start = trio.current_time()
+        await stream.aclose()
+        await cancelled.wait()
+        assert trio.current_time() - start <= 0.5  # within one timekeeper sweep or two

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import h11
 import httpx
+import pytest
 import trio
 import trio.testing
 
@@ -17,7 +18,7 @@ from trioweb import App
 from trioweb.request import Request
 from trioweb.response import HTTPResponse, StreamingHTTPResponse, stream, text
 
-from .netutil import TIMEOUT, RawClient, request, running
+from .netutil import TIMEOUT, RawClient, read_all, request, running
 
 MiB = 1024 * 1024
 
@@ -216,3 +217,123 @@ async def test_streamed_response_without_content_length_is_chunked() -> None:
                 assert response.headers["content-type"] == "text/csv"
                 body = b"".join([part async for part in response.aiter_bytes()])
             assert body == b"0,row\n1,row\n2,row\n"
+
+
+def pull_app() -> tuple[App, dict[str, object]]:
+    """Streaming handlers that record what ``request.stream`` raised at them."""
+    app = App("pull")
+    seen: dict[str, object] = {}
+
+    @app.post("/capped", stream=True, max_body_size=10)
+    async def capped(req: Request) -> HTTPResponse:
+        assert req.stream is not None
+        try:
+            async for _ in req.stream:
+                pass
+        except Exception as exc:
+            seen["first"] = exc
+            try:
+                await req.stream.receive()
+            except Exception as again:
+                seen["again"] = again
+            raise
+        return text("unreachable")  # pragma: no cover
+
+    @app.post("/kept", stream=True)
+    async def kept(req: Request) -> HTTPResponse:
+        seen["stream"] = req.stream
+        return text("kept")
+
+    @app.post("/two-readers", stream=True)
+    async def two_readers(req: Request) -> HTTPResponse:
+        stream_ = req.stream
+        assert stream_ is not None
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(stream_.receive)
+            await trio.testing.wait_all_tasks_blocked()
+            try:
+                await stream_.receive()
+            except trio.BusyResourceError as exc:
+                seen["busy"] = exc
+            nursery.cancel_scope.cancel()
+        return text("done")
+
+    return app, seen
+
+
+async def test_a_chunked_body_past_the_limit_raises_413_in_the_handler_and_again_after() -> None:
+    app, seen = pull_app()
+    async with running(app) as server:
+        with trio.fail_after(TIMEOUT):
+            client = await RawClient.connect(server)
+            await client.send(request("POST", "/capped", [("Transfer-Encoding", "chunked")]))
+            await client.send(h11.Data(data=b"x" * 6), h11.Data(data=b"x" * 6))
+            head, _ = await client.response()
+            await client.aclose()
+    assert head.status_code == 413
+    assert type(seen["first"]).__name__ == "PayloadTooLarge"
+    assert seen["again"] is seen["first"]
+
+
+async def test_a_malformed_chunked_body_raises_400_in_the_handler() -> None:
+    app, seen = pull_app()
+    async with app.test_client() as client:
+        stream_ = await client.listener.connect()
+        await stream_.send_all(
+            b"POST /capped HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+        )
+        with trio.fail_after(TIMEOUT):
+            reply = await read_all(stream_)
+    assert reply.startswith(b"HTTP/1.1 400 ")
+    assert type(seen["first"]).__name__ == "BadRequest"
+
+
+async def test_the_stream_is_closed_once_the_exchange_is_over() -> None:
+    app, seen = pull_app()
+    async with app.test_client() as client:
+        assert (await client.post("/kept", content=b"unread")).text == "kept"
+    stream_ = seen["stream"]
+    assert isinstance(stream_, trio.abc.ReceiveChannel)
+    with pytest.raises(trio.ClosedResourceError):
+        await stream_.receive()
+
+
+async def test_only_one_task_at_a_time_may_wait_for_the_body() -> None:
+    app, seen = pull_app()
+    async with running(app) as server:
+        with trio.fail_after(TIMEOUT):
+            client = await RawClient.connect(server)
+            await client.send(request("POST", "/two-readers", [("Content-Length", "5")]))
+            head, body = await client.response()
+            await client.aclose()
+    assert (head.status_code, body) == (200, b"done")
+    assert isinstance(seen["busy"], trio.BusyResourceError)
+
+
+async def test_a_streaming_handler_reads_only_when_asked() -> None:
+    """Nothing reads ahead of the handler: bytes it has not asked for are not even parsed."""
+    app = App("no-read-ahead")
+    asked = trio.Event()
+    release = trio.Event()
+
+    @app.post("/one-then-wait", stream=True)
+    async def one_then_wait(req: Request) -> HTTPResponse:
+        assert req.stream is not None
+        first = await req.stream.receive()
+        asked.set()
+        await release.wait()
+        return text(f"got {first.decode()}")
+
+    async with app.test_client() as client:
+        stream_ = await client.listener.connect()
+        head = b"POST /one-then-wait HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        await stream_.send_all(head + b"3\r\nabc\r\n")
+        await asked.wait()
+        # Malformed framing: a server reading ahead would answer 400 and cancel the handler.
+        await stream_.send_all(b"zz\r\n")
+        await trio.testing.wait_all_tasks_blocked()
+        release.set()
+        with trio.fail_after(TIMEOUT):
+            reply = await read_all(stream_)
+    assert reply.startswith(b"HTTP/1.1 200 ")
+    assert reply.endswith(b"\r\n\r\ngot abc")

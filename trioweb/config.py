@@ -31,12 +31,8 @@ class Config:
     # large_client_header_buffers line and of most proxies, so nothing legitimate is larger.
     REQUEST_MAX_HEADER_SIZE: int = 8 * 1024
 
-    # How many body chunks may wait between the socket reader and a streaming handler. Small on
-    # purpose: a handler that stops reading stops the reader soon, and TCP slows the client.
-    REQUEST_BUFFER_QUEUE_SIZE: int = 2
-
-    # The most bytes asked of the socket in one receive. 64 KiB is the usual loopback/TCP window
-    # step and keeps the per-connection buffer small.
+    # The most bytes asked of the socket in one receive, and so the largest chunk a streaming
+    # handler gets. 64 KiB is the usual loopback/TCP window step and keeps buffers small.
     READ_SIZE: int = 64 * 1024
 
     # The whole request head must arrive within this; a client trickling bytes is cut off (408).

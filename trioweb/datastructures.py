@@ -8,6 +8,7 @@ from typing import TypeVar, overload
 __all__ = ["Headers", "MultiDict", "MutableHeaders"]
 
 V = TypeVar("V")
+_D = TypeVar("_D")
 
 
 class MultiDict(Mapping[str, V]):
@@ -82,6 +83,17 @@ class Headers(Mapping[str, str]):
     def __getitem__(self, key: str) -> str:
         return self._index[key.lower()][0]
 
+    @overload
+    def get(self, key: str, /) -> str | None: ...
+    @overload
+    def get(self, key: str, /, default: str | _D) -> str | _D: ...
+
+    def get(self, key: str, /, default: object = None) -> object:
+        """The first value sent for ``key`` (any case), else ``default``."""
+        # Mapping.get's try/except KeyError costs more, and this runs several times a request.
+        values = self._index.get(key.lower())
+        return default if values is None else values[0]
+
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._index
 
@@ -119,8 +131,10 @@ class MutableHeaders(MutableMapping[str, str]):
     def __init__(
         self, headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None
     ) -> None:
-        pairs = headers.items() if isinstance(headers, Mapping) else headers or ()
-        self._items: list[tuple[str, str]] = [(str(k), str(v)) for k, v in pairs]
+        self._items: list[tuple[str, str]] = []
+        if headers:
+            pairs = headers.items() if isinstance(headers, Mapping) else headers
+            self._items = [(str(k), str(v)) for k, v in pairs]
 
     def __getitem__(self, key: str) -> str:
         wanted = key.lower()

@@ -44,30 +44,58 @@ class ConnInfo:
 class RequestStream(trio.abc.ReceiveChannel[bytes]):
     """A streaming route's request body, as a trio receive channel of ``bytes`` chunks.
 
-    It reads from a bounded ``trio`` memory channel that the connection's reader fills, so a
-    handler that reads slowly slows the client down. Use it the trio way
-    (``async for chunk in request.stream``, ``await request.stream.receive()``, which raises
-    `trio.EndOfChannel` at the end) or the Sanic way (``await request.stream.get()`` or
-    ``.read()``, which return ``None`` at the end and keep doing so).
+    Nothing is read ahead: each `receive` reads the next piece from the connection, so a
+    handler that reads slowly slows the client down through TCP, and memory holds at most
+    one read. Use it the trio way (``async for chunk in request.stream``,
+    ``await request.stream.receive()``, which raises `trio.EndOfChannel` at the end) or the
+    Sanic way (``await request.stream.get()`` or ``.read()``, which return ``None`` at the end
+    and keep doing so).
+
+    `receive` raises what is wrong with the body as it is found: `PayloadTooLarge` past the
+    route's limit, `BadRequest` for a malformed one, `ClientDisconnected` when the client
+    leaves mid-body. Unhandled, each becomes its response (or ends the connection).
     """
 
-    __slots__ = ("_channel", "_on_first_receive")
+    __slots__ = ("_busy", "_closed", "_ended", "_on_first_receive", "_pull")
 
     def __init__(
         self,
-        channel: trio.MemoryReceiveChannel[bytes],
+        pull: Callable[[], Awaitable[bytes | None]],
         on_first_receive: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        self._channel = channel
+        self._pull = pull
         self._on_first_receive = on_first_receive
+        self._ended = False
+        self._closed = False
+        self._busy = False
 
     async def receive(self) -> bytes:
-        """The next chunk of the body; raises `trio.EndOfChannel` once it has all arrived."""
-        if self._on_first_receive is not None:
-            # The client may be waiting for "100 Continue" before it sends the body.
-            on_first_receive, self._on_first_receive = self._on_first_receive, None
-            await on_first_receive()
-        return await self._channel.receive()
+        """The next chunk of the body; raises `trio.EndOfChannel` once it has all arrived.
+
+        Raises:
+            trio.ClosedResourceError: the stream was closed, or its exchange is over.
+            trio.BusyResourceError: another task is already waiting in `receive`.
+        """
+        if self._closed:
+            raise trio.ClosedResourceError("the request stream is closed")
+        if self._busy:
+            raise trio.BusyResourceError("another task is already reading the request body")
+        if self._ended:
+            await trio.lowlevel.checkpoint()
+            raise trio.EndOfChannel
+        self._busy = True
+        try:
+            if self._on_first_receive is not None:
+                # The client may be waiting for "100 Continue" before it sends the body.
+                on_first_receive, self._on_first_receive = self._on_first_receive, None
+                await on_first_receive()
+            chunk = await self._pull()
+        finally:
+            self._busy = False
+        if chunk is None:
+            self._ended = True
+            raise trio.EndOfChannel
+        return chunk
 
     async def get(self) -> bytes | None:
         """The next chunk of the body, or ``None`` at the end (Sanic's idiom)."""
@@ -80,11 +108,12 @@ class RequestStream(trio.abc.ReceiveChannel[bytes]):
 
     async def aclose(self) -> None:
         """Stop reading the body; the rest of it is not read and the connection will close."""
-        await self._channel.aclose()
+        self.close()
+        await trio.lowlevel.checkpoint()
 
     def close(self) -> None:
         """Synchronous `aclose`."""
-        self._channel.close()
+        self._closed = True
 
 
 class Request:
@@ -103,7 +132,6 @@ class Request:
         "app",
         "body",
         "conn_info",
-        "ctx",
         "headers",
         "http_version",
         "match_info",
@@ -131,7 +159,6 @@ class Request:
         self.conn_info = conn_info if conn_info is not None else ConnInfo()
         self.body = b""
         self.stream: RequestStream | None = None
-        self.ctx = SimpleNamespace()
         self.route: Route | None = None
         self.match_info: dict[str, Any] = {}
         #: The response started by `respond`, if the handler used it.
@@ -141,6 +168,19 @@ class Request:
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self._target.decode('latin-1')}>"
+
+    @property
+    def ctx(self) -> SimpleNamespace:
+        """A namespace for your own per-request state (middleware to handler, say)."""
+        # Made on first use: most requests never touch it, and this is the hot path.
+        ctx: SimpleNamespace | None = self.__dict__.get("ctx")
+        if ctx is None:
+            ctx = self.__dict__["ctx"] = SimpleNamespace()
+        return ctx
+
+    @ctx.setter
+    def ctx(self, value: SimpleNamespace) -> None:
+        self.__dict__["ctx"] = value
 
     # -- the target --------------------------------------------------------------------------
 

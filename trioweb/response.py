@@ -75,6 +75,19 @@ class ResponseWriter(Protocol):
         ...
 
 
+# Content types seen so far, encoded: an app uses a handful, and this is the hot path.
+_ENCODED_TYPES: dict[str, bytes] = {}
+
+
+def _encode_type(content_type: str) -> bytes:
+    encoded = _ENCODED_TYPES.get(content_type)
+    if encoded is None:
+        encoded = content_type.encode("latin-1")
+        if len(_ENCODED_TYPES) < 256:
+            _ENCODED_TYPES[content_type] = encoded
+    return encoded
+
+
 def _encode_headers(headers: MutableHeaders, content_type: str | None) -> HeaderList:
     encoded: HeaderList = []
     has_type = False
@@ -84,7 +97,7 @@ def _encode_headers(headers: MutableHeaders, content_type: str | None) -> Header
             has_type = True
         encoded.append((lname.encode("latin-1"), str(value).encode("latin-1")))
     if content_type is not None and not has_type:
-        encoded.append((b"content-type", content_type.encode("latin-1")))
+        encoded.append((b"content-type", _encode_type(content_type)))
     return encoded
 
 
@@ -235,16 +248,10 @@ class HTTPResponse(BaseHTTPResponse):
 
     async def write_to(self, writer: ResponseWriter) -> None:
         headers = self.encoded_headers()
-        if (
-            not any(name == b"content-length" for name, _ in headers)
-            and self.status
-            not in (
-                204,
-                304,
-            )
-            and self.status >= 200
+        if self.status not in (204, 304) and not any(
+            name == b"content-length" for name, _ in headers
         ):
-            headers.append((b"content-length", str(len(self.body)).encode("ascii")))
+            headers.append((b"content-length", b"%d" % len(self.body)))
         await writer.send_complete(self.status, headers, self.body)
 
     def __repr__(self) -> str:

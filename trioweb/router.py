@@ -352,6 +352,14 @@ class Router:
             MethodNotAllowed: Routes match the path but none accepts ``method``; ``allowed``
                 lists their methods (with HEAD wherever GET is allowed).
         """
+        if "%" not in path:
+            # The common case, decided by one dict lookup: the first static route for the path
+            # serves every host and takes the method (what the loop below would find first).
+            static = self._static.get(path)
+            if static is not None:
+                first = static[0]
+                if first._host is None and method in first.methods:
+                    return Match(first, {})
         allowed: set[str] = set()
         implicit_head: Match | None = None
         for route, params in self._candidates(path, _request_host(host)):

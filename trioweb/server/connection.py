@@ -1,20 +1,20 @@
 """One HTTP/1.1 connection: the h11 reader, the exchanges it runs, and the response writer.
 
-The connection's own task (the reader) reads the socket, feeds h11 and runs each exchange
-(`trioweb.server.exchange`): middleware, handler, response. Most routes take their body
-whole, so the reader reads it and then runs the handler itself: no task, channel or task
-switch per request. A streaming route's handler needs the body while it arrives, so it runs
-in a task of its own while the reader feeds it through a bounded channel: a handler that
-reads slowly stops the reader, and TCP stops the client.
+The connection's own task reads the socket, feeds h11 and runs each exchange itself
+(`trioweb.server.exchange`): middleware, handler, response. There is no task, channel or
+task switch per request. A buffered route's body is read before its handler runs; a
+streaming route's handler pulls its body through ``request.stream``, each ``receive()``
+reading the socket, so a handler that reads slowly stops the reading and TCP stops the
+client, with nothing buffered in between.
 
-A client that disconnects cancels its handler. The reader notices that with a read, which
-it cannot do while it runs a handler itself; so a handler still running at the timekeeper's
-next sweep gets a watcher task that does the read (`Connection.check_deadlines`). A handler
-that answers within a sweep (almost all) never needs one.
+A client that disconnects cancels its handler. While the handler runs, nothing reads the
+socket, so a handler still running at the timekeeper's next sweep, its request read whole,
+gets a watcher task that does one read (`Connection.check_deadlines`). Handlers that answer
+within a sweep, almost all, never need one.
 
-The connection task runs in one cancel scope for its whole life, which an inline handler
-shares: whatever cancels a handler ends the connection anyway. Timeouts are plain deadlines
-that the server's timekeeper checks. The writer is the only way bytes go out.
+The connection task runs in one cancel scope for its whole life, and so do its handlers:
+whatever cancels a handler ends the connection anyway. Timeouts are plain deadlines that the
+server's timekeeper checks. The writer is the only way bytes go out.
 """
 
 from __future__ import annotations
@@ -99,10 +99,8 @@ class Connection:
         #: When the reader's current wait for a request ends the connection (idle timeout).
         self.read_deadline = math.inf
         self._idle = False  # the reader waits between requests: a drain may close it now
-        self._watching = False  # the reader's read doubles as the disconnect watch
         self._closing = False  # a 503 for a timed-out handler: it is the last response
-        self._abandoned = False  # the exchange was cancelled; the reader answers and closes
-        self._reading_body = False  # the reader waits for request body bytes
+        self._reading_body = False  # waiting for request body bytes
         self._body_stalled = False  # ... and that wait outlived REQUEST_BODY_IDLE_TIMEOUT
         self._body_cycle: Exchange | None = None  # the exchange whose body is being read
         self._nursery: trio.Nursery | None = None
@@ -122,7 +120,7 @@ class Connection:
                     await self._read_loop()
                 if self._body_stalled and self._body_cycle is not None:
                     await self._answer_stalled_body(self._body_cycle)
-                nursery.cancel_scope.cancel()
+                nursery.cancel_scope.cancel()  # a watcher, if one is still reading
             await self._linger()
         except Exception:
             logger.exception("connection from %s failed", self.conn_info.client_ip)
@@ -130,13 +128,13 @@ class Connection:
             await trio.aclose_forcefully(self.stream)
 
     async def _answer_stalled_body(self, cycle: Exchange) -> None:
-        """A request body sent nothing for REQUEST_BODY_IDLE_TIMEOUT: 408 if nothing went out."""
-        error = RequestTimeout("the request body stalled")
-        if cycle.done is not None:
-            await self._abandon(cycle, error)  # a streaming handler is running: stop it first
-        elif not self.writer.started:
+        """A request body sent nothing for REQUEST_BODY_IDLE_TIMEOUT: 408 if nothing went out.
+
+        The wait was cancelled, and with it the handler if one was reading the body.
+        """
+        if not self.writer.started and self.h11.our_state is h11.SEND_RESPONSE:
             self.writer.begin(cycle.request.method, None)
-            await self._send_error(cycle.request, error)
+            await self._send_error(cycle.request, RequestTimeout("the request body stalled"))
             self._log_access(cycle.request)
 
     async def _linger(self) -> None:
@@ -198,8 +196,8 @@ class Connection:
             return
         if cycle.deadline() <= now:
             cycle.timed_out = True
-            cycle.scope.cancel()
-        elif cycle.done is None and cycle.watcher is None and self._nursery is not None:
+            self._reader_scope.cancel()
+        elif cycle.watcher is None and self._nursery is not None:
             h = self.h11
             # Bytes after the request (pipelining) must wait: reading on would buffer more.
             if h.their_state is h11.DONE and not h.trailing_data[0]:
@@ -217,8 +215,7 @@ class Connection:
         try:
             with cycle.watcher:
                 if await self._receive() == 0:
-                    self._abandoned = True
-                    cycle.scope.cancel()
+                    self._reader_scope.cancel()
         finally:
             cycle.watch_done.set()
 
@@ -372,7 +369,7 @@ class Connection:
             http_version=event.http_version.decode("ascii"),
             conn_info=self.conn_info,
         )
-        cycle = Exchange(request, self._reader_scope)
+        cycle = Exchange(request)
         self.writer.begin(request.method, None)  # until the handler runs
         streaming = self.app.match(request)
         cycle.body_limit = self.app.body_limit(request, streaming)
@@ -383,46 +380,32 @@ class Connection:
                 await self._upgrade(event, request, subprotocols)
                 return False
             rejection = UpgradeRequired("this path serves WebSocket connections only")
+        self._body_cycle = cycle
         if rejection is not None:
             request._route_error = rejection
             request.route = None
         elif streaming:
-            return await self._serve_streaming(cycle)
+            expects = self.h11.they_are_waiting_for_100_continue
+            request.stream = RequestStream(
+                self._pull_body, self.writer.send_continue if expects else None
+            )
         else:
-            if request.route is not None:
+            if request.route is not None and self.h11.they_are_waiting_for_100_continue:
                 await self.writer.send_continue()
             body = await self._read_body(cycle)
             if body is None:
                 return False
             request.body = body
-        await self._respond_inline(cycle)
-        return True
-
-    async def _respond_inline(self, cycle: Exchange) -> None:
-        """Run the exchange in the reader's own task (the whole body has been read)."""
         self._cycle = cycle
         try:
             await self._respond(cycle)
         finally:
             self._cycle = None
             self.requests_served += 1
+            if request.stream is not None:
+                request.stream.close()
         await self._stop_watching(cycle)
-
-    async def _serve_streaming(self, cycle: Exchange) -> bool:
-        """Run a streaming route's handler in its own task and feed it the body as it comes."""
-        if self._nursery is None:  # pragma: no cover - set for as long as run() runs
-            raise RuntimeError("the connection is not running")
-        send, receive = trio.open_memory_channel[bytes](self.config.REQUEST_BUFFER_QUEUE_SIZE)
-        cycle.body_send = send
-        cycle.scope = trio.CancelScope()
-        cycle.done = trio.Event()
-        expects = self.h11.they_are_waiting_for_100_continue
-        request = cycle.request
-        request.stream = RequestStream(receive, self.writer.send_continue if expects else None)
-        self._nursery.start_soon(self._respond_task, cycle)
-        if not await self._feed_body(cycle):
-            return False
-        return await self._await_cycle(cycle)
+        return True
 
     def _check_head(self, request: Request, limit: int | None) -> HTTPException | None:
         """What is wrong with a parsed head before any of its body is read, if anything."""
@@ -446,173 +429,76 @@ class Connection:
             return request._route_error  # type: ignore[return-value]
         return None
 
-    async def _next_body_event(self) -> h11.Data | h11.EndOfMessage | None:
-        """The next body event; ``None`` when the client went away.
+    async def _pull_body(self) -> bytes | None:
+        """The next piece of the current request's body; ``None`` at its end.
 
         Raises:
-            HTTPException: the body is malformed (400) or stalled (408).
+            ClientDisconnected: the client left mid-body.
+            HTTPException: the body is malformed (400) or over the route's limit (413).
         """
+        cycle = self._body_cycle
+        if cycle is None:  # pragma: no cover - the stream is closed once the exchange ends
+            raise RuntimeError("no request body is being read")
+        if cycle.body_error is not None:
+            raise cycle.body_error  # the same again: the rest of the body is unreadable
         h = self.h11
-        idle = self.config.REQUEST_BODY_IDLE_TIMEOUT
         while True:
             try:
                 event = h.next_event()
             except h11.RemoteProtocolError as exc:
-                if h.trailing_data[1]:
-                    return None  # EOF in the middle of the body: the client is gone
-                raise _protocol_error(exc) from exc
+                if h.trailing_data[1]:  # EOF in the middle of the body
+                    raise ClientDisconnected("the client left mid-body") from exc
+                cycle.body_error = _protocol_error(exc)
+                raise cycle.body_error from exc
             if event is h11.NEED_DATA:
-                # A plain deadline, not a scope per read: if it passes, the timekeeper
-                # cancels the reader and `_answer_stalled_body` replies 408.
-                if idle is not None:
-                    self.read_deadline = trio.current_time() + idle
-                self._reading_body = True
-                try:
-                    await self._receive()
-                finally:
-                    self._reading_body = False
-                    self.read_deadline = math.inf
+                await self._receive_body()
                 continue
-            if isinstance(event, h11.Data | h11.EndOfMessage):
-                return event
-            return None
+            if type(event) is h11.Data:
+                cycle.body_received += len(event.data)
+                limit = cycle.body_limit
+                if limit is not None and cycle.body_received > limit:
+                    cycle.body_error = PayloadTooLarge(f"the request body exceeds {limit} bytes")
+                    raise cycle.body_error
+                return bytes(event.data)
+            if type(event) is h11.EndOfMessage:
+                cycle.arm_response_timeout(self.config.RESPONSE_TIMEOUT)
+                return None
+            raise ClientDisconnected("the client closed the connection mid-body")
+
+    async def _receive_body(self) -> None:
+        """Wait for more body bytes, for at most REQUEST_BODY_IDLE_TIMEOUT.
+
+        A plain deadline, not a scope per read: if it passes, the timekeeper cancels the
+        connection task (and a handler reading the body) and `_answer_stalled_body`
+        replies 408.
+        """
+        idle = self.config.REQUEST_BODY_IDLE_TIMEOUT
+        if idle is not None:
+            self.read_deadline = trio.current_time() + idle
+        self._reading_body = True
+        try:
+            await self._receive()
+        finally:
+            self._reading_body = False
+            self.read_deadline = math.inf
 
     async def _read_body(self, cycle: Exchange) -> bytes | None:
         """The whole body of a buffered request; ``None`` when the client went away.
 
-        A body over the limit, malformed or stalled leaves its error on the request, so the
-        handler is skipped and the error answered (then the connection closes).
+        A body over the limit or malformed leaves its error on the request, so the handler
+        is skipped and the error answered (then the connection closes).
         """
         parts: list[bytes] = []
-        size = 0
-        request = cycle.request
-        limit = cycle.body_limit
-        self._body_cycle = cycle
         try:
-            while True:
-                event = await self._next_body_event()
-                if event is None:
-                    return None
-                if isinstance(event, h11.EndOfMessage):
-                    return b"".join(parts)
-                size += len(event.data)
-                if limit is not None and size > limit:
-                    raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
-                parts.append(bytes(event.data))
+            while (chunk := await self._pull_body()) is not None:
+                parts.append(chunk)
+        except ClientDisconnected:
+            return None
         except HTTPException as exc:
-            request._route_error = exc
-            request.route = None
+            cycle.request._route_error = exc
+            cycle.request.route = None
             return b""
-
-    async def _feed_body(self, cycle: Exchange) -> bool:
-        """Pass a streaming body to the running handler; ``False`` if the connection is over.
-
-        Should the handler finish with body still unread, the responder ends the connection
-        (and this loop) by cancelling the reader.
-        """
-        send = cycle.body_send
-        if send is None:
-            raise RuntimeError("a streaming cycle needs a body channel")
-        limit = cycle.body_limit
-        self._body_cycle = cycle
-        size = 0
-        # Only a complete body ends the channel: were it closed on the way out of a failure,
-        # the handler would take a cut-off body for a whole one.
-        while True:
-            try:
-                event = await self._next_body_event()
-            except HTTPException as exc:
-                await self._abandon(cycle, exc)
-                return False
-            if event is None:
-                await self._abandon(cycle, None)
-                return False
-            if isinstance(event, h11.EndOfMessage):
-                send.close()
-                cycle.arm_response_timeout(self.config.RESPONSE_TIMEOUT)
-                return True
-            size += len(event.data)
-            if limit is not None and size > limit:
-                await self._abandon(
-                    cycle, PayloadTooLarge(f"the request body exceeds {limit} bytes")
-                )
-                return False
-            try:
-                await send.send(bytes(event.data))
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                return True  # the handler stopped reading; the connection will close
-
-    async def _abandon(self, cycle: Exchange, error: HTTPException | None) -> None:
-        """Cancel a streaming handler's task; answer ``error`` if its response had not started."""
-        self._abandoned = True
-        cycle.scope.cancel()
-        if cycle.done is not None:
-            with trio.CancelScope(shield=True):
-                await cycle.done.wait()
-        if error is not None and not self.writer.started:
-            self.writer.begin(cycle.request.method, None)
-            await self._send_error(cycle.request, error)
-            self._log_access(cycle.request)
-
-    async def _await_cycle(self, cycle: Exchange) -> bool:
-        """Wait for a streaming handler, watching for a disconnect; ``False`` if it must close.
-
-        One read does two jobs: while the handler runs it notices a client that leaves, and
-        once the response is out it is the keep-alive wait for the next request (the handler's
-        task then gives it the KEEP_ALIVE_TIMEOUT deadline, or ends the connection).
-        """
-        h = self.h11
-        if cycle.done is None:
-            raise RuntimeError("only a streaming exchange runs in its own task")
-        if not cycle.done.is_set() and h.their_state is h11.DONE and not h.trailing_data[0]:
-            self._watching = True
-            try:
-                received = await self._receive()
-            finally:
-                self._watching = self._idle = False
-                self.read_deadline = math.inf
-            if received == 0:
-                if not cycle.done.is_set():
-                    await self._abandon(cycle, None)  # the client left mid-request
-                return False
-        # Pipelined bytes wait in h11 (at most one read) and the kernel until this response is out.
-        await cycle.done.wait()
-        return True
-
-    # -- a streaming route's handler task -------------------------------------------------------
-
-    async def _respond_task(self, cycle: Exchange) -> None:
-        if cycle.done is None:
-            raise RuntimeError("only a streaming exchange runs in its own task")
-        with cycle.scope:
-            self._cycle = cycle
-            try:
-                await self._respond(cycle)
-            finally:
-                self._cycle = None
-                if cycle.request.stream is not None:
-                    cycle.request.stream.close()
-                self.requests_served += 1
-                cycle.done.set()
-                self._hand_back_read()
-        # Cancelled: a deadline passed, or the reader abandoned the exchange (and closes the
-        # connection itself once it has answered, if it can).
-        if cycle.scope.cancel_called and not self._abandoned:
-            self._reader_scope.cancel()
-
-    def _hand_back_read(self) -> None:
-        """The exchange is over: keep the connection for the next request, or end it."""
-        h = self.h11
-        if self._abandoned:
-            return  # the reader is answering and closing by itself
-        if h.our_state is not h11.DONE or h.their_state is not h11.DONE or self.host.draining:
-            self._reader_scope.cancel()
-        elif self._watching:
-            # The pending read now waits for the next request.
-            timeout = self.config.KEEP_ALIVE_TIMEOUT
-            if timeout is not None:
-                self.read_deadline = trio.current_time() + timeout
-            self._idle = True
+        return b"".join(parts)
 
     def close_after_response(self) -> bool:
         """Whether the response being sent must end the connection (keep-alive is over)."""

@@ -1,4 +1,4 @@
-"""One request/response exchange: the state its reader and responder share, and the writer.
+"""One request/response exchange: its per-request state, and the writer.
 
 `Exchange` carries what both connection tasks need to know about the request in flight;
 `H11Writer` is the only way response bytes leave a connection (it implements
@@ -33,7 +33,7 @@ _SPLIT_WRITES_OVER = 64 * 1024
 
 
 class Exchange:
-    """The state of one request/response exchange, shared by the reader and the responder.
+    """The state of one request/response exchange: its body, deadlines and watcher.
 
     Its deadlines are plain times that the server's timekeeper checks (see
     `Connection.check_deadlines`): RESPONSE_TIMEOUT until the response head goes out, and
@@ -41,31 +41,28 @@ class Exchange:
     """
 
     __slots__ = (
+        "body_error",
         "body_limit",
-        "body_send",
-        "done",
+        "body_received",
         "head_sent",
         "request",
         "response_deadline",
-        "scope",
         "timed_out",
         "watch_done",
         "watcher",
         "write_deadline",
     )
 
-    def __init__(self, request: Request, scope: trio.CancelScope) -> None:
+    def __init__(self, request: Request) -> None:
         self.request = request
-        #: Cancelling it cancels the handler (the connection task's scope, when it runs inline).
-        self.scope = scope
-        #: Set when a handler running in its own task (a streaming route) has finished.
-        self.done: trio.Event | None = None
+        #: The most body bytes the request may send (``None``: no limit); set when routed.
+        self.body_limit: int | None = None
+        self.body_received = 0
+        #: What made the body unreadable (too large, malformed); raised again on each read.
+        self.body_error: Exception | None = None
         #: The scope of the task watching for a disconnect while the handler runs, if any.
         self.watcher: trio.CancelScope | None = None
         self.watch_done: trio.Event | None = None
-        self.body_send: trio.MemorySendChannel[bytes] | None = None
-        #: The most body bytes the request may send (``None``: no limit); set when routed.
-        self.body_limit: int | None = None
         self.timed_out = False
         self.head_sent = False
         self.response_deadline = math.inf
