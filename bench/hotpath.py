@@ -85,16 +85,22 @@ async def serve_floor(stream: ReplayStream) -> None:
     await floor.handle(stream)  # type: ignore[arg-type]
 
 
-def measure(server: str, request: bytes, count: int) -> float:
-    """Microseconds per request for one run of ``count`` requests."""
-    stream = ReplayStream(request, count)
+def measure(server: str, request: bytes, count: int, connections: int = 1) -> float:
+    """Microseconds per request for one run of ``count`` requests over ``connections``."""
+    streams = [ReplayStream(request, count // connections) for _ in range(connections)]
     serve = serve_trioweb if server == "trioweb" else serve_floor
+
+    async def serve_all() -> None:
+        async with trio.open_nursery() as nursery:
+            for stream in streams:
+                nursery.start_soon(serve, stream)
+
     started = time.process_time()
-    trio.run(serve, stream)
+    trio.run(serve_all)
     elapsed = time.process_time() - started
-    if stream.received == 0:
+    if any(stream.received == 0 for stream in streams):
         raise RuntimeError(f"{server} sent nothing")
-    return elapsed / count * 1e6
+    return elapsed / (count // connections * connections) * 1e6
 
 
 def main() -> None:
@@ -102,6 +108,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--path", default="/")
+    parser.add_argument("--connections", type=int, default=64,
+                        help="connections served at once, each with its own stream (64)")
     parser.add_argument("--profile", action="store_true", help="cProfile trioweb, print top 40")
     parser.add_argument("--only", choices=("floor", "trioweb"),
                         help="serve one round on one server and print nothing (for valgrind)")
@@ -109,22 +117,23 @@ def main() -> None:
     request = f"GET {opts.path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench\r\n\r\n".encode()
     trioweb_app.app.config.ACCESS_LOG = False
     if opts.only:
-        measure(opts.only, request, opts.requests)
+        measure(opts.only, request, opts.requests, opts.connections)
         return
     if opts.profile:
         profile = cProfile.Profile()
         profile.enable()
-        measure("trioweb", request, opts.requests)
+        measure("trioweb", request, opts.requests, opts.connections)
         profile.disable()
         pstats.Stats(profile).sort_stats("tottime").print_stats(40)
         return
     results: dict[str, list[float]] = {"floor": [], "trioweb": []}
     for _ in range(opts.rounds):
         for server, times in results.items():
-            times.append(measure(server, request, opts.requests))
+            times.append(measure(server, request, opts.requests, opts.connections))
     floor_us = min(results["floor"])
     trioweb_us = min(results["trioweb"])
-    print(f"GET {opts.path}: floor {floor_us:.1f} us/request, trioweb {trioweb_us:.1f} us/request;"
+    print(f"GET {opts.path}, {opts.connections} connections: floor {floor_us:.1f} us/request,"
+          f" trioweb {trioweb_us:.1f} us/request;"
           f" trioweb throughput = {floor_us / trioweb_us:.2f}x the floor")
 
 

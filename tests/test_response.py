@@ -396,6 +396,24 @@ async def test_invalid_header_value_gives_500() -> None:
     assert response.status_code == 500
 
 
+async def test_an_injected_content_type_gives_500_every_time() -> None:
+    # Small header sets are validated once and remembered; a bad one must never be.
+    app = App()
+
+    @app.get("/<n:int>")
+    async def handler(request: Request, n: int) -> HTTPResponse:
+        return text("x", content_type="text/plain\r\nInjected: 1" if n % 2 else "text/csv")
+
+    async with app.test_client() as client:
+        for n in range(4):
+            response = await client.get(f"/{n}")
+            assert response.status_code == (500 if n % 2 else 200)
+            assert "injected" not in response.headers
+            assert response.headers["content-type"] == (
+                "text/plain; charset=utf-8" if n % 2 else "text/csv"
+            )
+
+
 async def test_response_headers_are_case_insensitive_and_can_repeat() -> None:
     app = App()
 

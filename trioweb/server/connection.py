@@ -307,24 +307,24 @@ class Connection:
         """
         h = self.h11
         config = self.config
-        leftover = len(h.trailing_data[0])
+        buffered, closed = h.trailing_data
+        leftover = len(buffered)
         received = 0
-        # Pipelined bytes already here start the head's clock; otherwise the first byte will.
-        deadline = math.inf
-        if leftover:
-            deadline = trio.current_time() + (config.REQUEST_TIMEOUT or math.inf)
+        # The head's clock starts with its first byte: now if pipelined bytes are here.
+        deadline = trio.current_time() + (config.REQUEST_TIMEOUT or math.inf) if leftover else None
+        if not leftover and not closed:
+            # Nothing buffered: h11 could only say NEED_DATA, so wait for bytes first.
+            received = await self._receive_first(first)
+            if received == 0:
+                return None
         while True:
             try:
                 event = h.next_event()
             except h11.RemoteProtocolError as exc:
                 raise _protocol_error(exc) from exc
             if event is h11.NEED_DATA:
-                if not (leftover or received):
-                    received = await self._receive_first(first)
-                    if received == 0:
-                        return None
+                if deadline is None:  # a partial head: its clock starts with the first bytes
                     deadline = trio.current_time() + (config.REQUEST_TIMEOUT or math.inf)
-                    continue
                 with trio.move_on_at(deadline):
                     received += await self._receive()
                     continue
@@ -332,7 +332,9 @@ class Connection:
             if isinstance(event, h11.Request):
                 # h11 checks max_incomplete_event_size only while a head is incomplete, so a
                 # whole oversized head arriving in one read passes it (h11#182): measure it.
-                if leftover + received - len(h.trailing_data[0]) > config.REQUEST_MAX_HEADER_SIZE:
+                fed = leftover + received
+                limit = config.REQUEST_MAX_HEADER_SIZE
+                if fed > limit and fed - len(h.trailing_data[0]) > limit:
                     raise RequestHeaderFieldsTooLarge(
                         f"the request head exceeds {config.REQUEST_MAX_HEADER_SIZE} bytes"
                     )

@@ -27,6 +27,11 @@ _REASONS = {status.value: status.phrase.encode("ascii") for status in HTTPStatus
 _CLOSE = (b"connection", b"close")
 #: Broken sockets look different on every platform and stream type; all mean "peer is gone".
 STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+# Header sets made only of these names carry nothing secret, and repeat a lot (the same type
+# and, for many endpoints, the same length): h11 validates each such set once (see _validated).
+_CACHEABLE_HEADERS = frozenset({b"content-type", b"content-length", b"connection"})
+_VALIDATED_LIMIT = 256
+_validated: dict[tuple[tuple[bytes, bytes], ...], h11.Response] = {}
 # Bodies larger than this leave in several writes, so no single write buffers them whole,
 # and WRITE_IDLE_TIMEOUT bounds each piece: a client must take 64 KiB per timeout period.
 _SPLIT_WRITES_OVER = 64 * 1024
@@ -84,6 +89,25 @@ class Exchange:
         return min(self.response_deadline, self.write_deadline)
 
 
+def _h11_response(status: int, headers: HeaderList) -> h11.Response:
+    """The h11 event for a response head, validating a common header set only once.
+
+    h11 checks every header name and value against a regular expression, several
+    microseconds a response. It skips that for headers taken from an event it built (its
+    own validated type), so small header sets are validated once and remembered.
+    """
+    reason = _REASONS.get(status, b"")
+    key = tuple(headers)
+    known = _validated.get(key)
+    if known is None:
+        if not all(name in _CACHEABLE_HEADERS for name, _ in headers):
+            return h11.Response(status_code=status, headers=headers, reason=reason)
+        if len(_validated) >= _VALIDATED_LIMIT:
+            _validated.clear()
+        known = _validated[key] = h11.Response(status_code=200, headers=headers)
+    return h11.Response(status_code=status, headers=known.headers, reason=reason)
+
+
 class H11Writer:
     """The one way response bytes leave the connection (implements `ResponseWriter`)."""
 
@@ -111,9 +135,7 @@ class H11Writer:
             headers = [*headers, _CLOSE]
         # Built (and so validated by h11) before anything counts as sent: a bad header value
         # is still answered with a 500.
-        response = h11.Response(
-            status_code=status, headers=headers, reason=_REASONS.get(status, b"")
-        )
+        response = _h11_response(status, headers)
         self._no_body = self._no_body or status in (204, 304)
         self.started = True
         self.status = status
