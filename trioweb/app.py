@@ -325,8 +325,10 @@ class App(RouteRegistrar):
         after the response started.
         """
         scope = self._scope(request)
+        # Most routes have no middleware: skip the calls (coroutines cost even when empty).
+        before, after = self.middleware_stack.chains(scope)
         try:
-            response = await self.middleware_stack.run_request(request, scope)
+            response = await self.middleware_stack.run_request(request, scope) if before else None
             if response is None:
                 response = await self._run_handler(request)
             response = response.for_request(request)
@@ -336,7 +338,7 @@ class App(RouteRegistrar):
             if request.response is not None:
                 raise  # bytes already went out: the connection aborts the message
             response = await self.handle_error(request, exc)
-        if request.response is not None and response is request.response:
+        if (request.response is not None and response is request.response) or not after:
             return response
         try:
             return await self.middleware_stack.run_response(request, response, scope)

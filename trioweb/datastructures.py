@@ -66,22 +66,30 @@ class Headers(Mapping[str, str]):
     gives the first value; ``headers.getall("set-cookie")`` gives every value.
     """
 
-    __slots__ = ("_index", "_raw")
+    __slots__ = ("_first", "_pairs")
 
     def __init__(self, raw: Iterable[tuple[bytes, bytes]] = ()) -> None:
-        self._raw = list(raw)
-        index: dict[str, list[str]] = {}
-        for name, value in self._raw:
-            index.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
-        self._index = index
+        self._pairs = list(raw)
+        # Name -> first value, made on the first lookup: many requests never look one up.
+        self._first: dict[str, str] | None = None
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> Headers:
         """Build headers from ``(name, value)`` text pairs."""
         return cls((name.encode("latin-1"), value.encode("latin-1")) for name, value in pairs)
 
+    def _index(self) -> dict[str, str]:
+        first = self._first
+        if first is None:
+            first = self._first = {}
+            for name, value in self._pairs:
+                key = name.decode("latin-1").lower()
+                if key not in first:
+                    first[key] = value.decode("latin-1")
+        return first
+
     def __getitem__(self, key: str) -> str:
-        return self._index[key.lower()][0]
+        return self._index()[key.lower()]
 
     @overload
     def get(self, key: str, /) -> str | None: ...
@@ -91,31 +99,35 @@ class Headers(Mapping[str, str]):
     def get(self, key: str, /, default: object = None) -> object:
         """The first value sent for ``key`` (any case), else ``default``."""
         # Mapping.get's try/except KeyError costs more, and this runs several times a request.
-        values = self._index.get(key.lower())
-        return default if values is None else values[0]
+        return self._index().get(key.lower(), default)
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key.lower() in self._index
+        return isinstance(key, str) and key.lower() in self._index()
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._index)
+        return iter(self._index())
 
     def __len__(self) -> int:
-        return len(self._index)
+        return len(self._index())
 
     def getall(self, key: str) -> list[str]:
         """Every value sent for ``key`` (any case), in order; ``[]`` when absent."""
-        return list(self._index.get(key.lower(), ()))
+        wanted = key.lower()
+        return [
+            value.decode("latin-1")
+            for name, value in self._pairs
+            if name.decode("latin-1").lower() == wanted
+        ]
 
     getlist = getall
 
     @property
     def raw(self) -> list[tuple[bytes, bytes]]:
-        """The header pairs exactly as received (names lower-cased by h11)."""
-        return list(self._raw)
+        """The header pairs as received, in order, with lower-cased names."""
+        return [(name.lower(), value) for name, value in self._pairs]
 
     def __repr__(self) -> str:
-        return f"Headers({[(k.decode(), v.decode()) for k, v in self._raw]!r})"
+        return f"Headers({[(k.decode(), v.decode()) for k, v in self._pairs]!r})"
 
 
 class MutableHeaders(MutableMapping[str, str]):
@@ -170,6 +182,9 @@ class MutableHeaders(MutableMapping[str, str]):
 
     def __len__(self) -> int:
         return len({name.lower() for name, _ in self._items})
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
 
     def add(self, key: str, value: str) -> None:
         """Add one more ``key`` header, keeping those already set (``Link``, ``Vary``...)."""

@@ -39,7 +39,8 @@ class MiddlewareStack:
         self._entries.append((scope, spec))
         self._chains.clear()
 
-    def _chain(self, scope: Scope) -> tuple[tuple[Callable[..., Any], ...], ...]:
+    def chains(self, scope: Scope) -> tuple[tuple[Callable[..., Any], ...], ...]:
+        """The request and the response middleware for ``scope``, in the order they run."""
         chain = self._chains.get(scope)
         if chain is None:
             specs = [spec for owner, spec in self._entries if owner is None or owner == scope]
@@ -57,7 +58,7 @@ class MiddlewareStack:
 
     async def run_request(self, request: Request, scope: Scope) -> BaseHTTPResponse | None:
         """Run request middleware; the first response one returns ends the chain."""
-        for fn in self._chain(scope)[0]:
+        for fn in self.chains(scope)[0]:
             early = await _call(fn, request)
             if isinstance(early, BaseHTTPResponse):
                 return early
@@ -67,7 +68,7 @@ class MiddlewareStack:
         self, request: Request, response: BaseHTTPResponse, scope: Scope
     ) -> BaseHTTPResponse:
         """Run response middleware; a response one returns replaces the current one."""
-        for fn in self._chain(scope)[1]:
+        for fn in self.chains(scope)[1]:
             replaced = await _call(fn, request, response)
             if isinstance(replaced, BaseHTTPResponse):
                 response = replaced

@@ -89,6 +89,8 @@ def _encode_type(content_type: str) -> bytes:
 
 
 def _encode_headers(headers: MutableHeaders, content_type: str | None) -> HeaderList:
+    if not headers:
+        return [] if content_type is None else [(b"content-type", _encode_type(content_type))]
     encoded: HeaderList = []
     has_type = False
     for name, value in headers.multi_items():
@@ -248,8 +250,8 @@ class HTTPResponse(BaseHTTPResponse):
 
     async def write_to(self, writer: ResponseWriter) -> None:
         headers = self.encoded_headers()
-        if self.status not in (204, 304) and not any(
-            name == b"content-length" for name, _ in headers
+        if self.status not in (204, 304) and (
+            not self.headers or "content-length" not in self.headers
         ):
             headers.append((b"content-length", b"%d" % len(self.body)))
         await writer.send_complete(self.status, headers, self.body)

@@ -220,7 +220,7 @@ class Connection:
             cycle.watch_done.set()
 
     async def _stop_watching(self, cycle: Exchange) -> None:
-        """Stop the exchange's watcher, if any, before the reader reads again."""
+        """Stop the exchange's watcher before the connection reads again."""
         if cycle.watcher is not None and cycle.watch_done is not None:
             cycle.watcher.cancel()
             with trio.CancelScope(shield=True):
@@ -363,10 +363,12 @@ class Connection:
 
     async def _serve_request(self, event: h11.Request) -> bool:
         """Run one request to completion; ``False`` when the connection must close."""
+        # raw_items() is a plain list, much cheaper to go through than h11's Headers.
+        pairs = event.headers.raw_items()
         request = Request(
             event.method.decode("ascii"),
             event.target,
-            Headers(event.headers),
+            Headers(pairs),
             app=self.app,
             http_version=event.http_version.decode("ascii"),
             conn_info=self.conn_info,
@@ -375,7 +377,7 @@ class Connection:
         self.writer.begin(request.method, None)  # until the handler runs
         streaming = self.app.match(request)
         cycle.body_limit = self.app.body_limit(request, streaming)
-        rejection = self._check_head(request, cycle.body_limit)
+        rejection = self._check_head(request, pairs, cycle.body_limit)
         subprotocols = self.app.websocket_subprotocols(request)
         if subprotocols is not None and rejection is None:
             if is_upgrade(request):
@@ -406,24 +408,38 @@ class Connection:
             self.requests_served += 1
             if request.stream is not None:
                 request.stream.close()
-        await self._stop_watching(cycle)
+        if cycle.watcher is not None:
+            await self._stop_watching(cycle)
         return True
 
-    def _check_head(self, request: Request, limit: int | None) -> HTTPException | None:
-        """What is wrong with a parsed head before any of its body is read, if anything."""
+    def _check_head(
+        self, request: Request, pairs: list[tuple[bytes, bytes]], limit: int | None
+    ) -> HTTPException | None:
+        """What is wrong with a parsed head before any of its body is read, if anything.
+
+        ``pairs`` are the raw header pairs: one pass over them costs less than looking the
+        names up, which would index every header of every request.
+        """
         if request.http_version not in ("1.0", "1.1"):
             return HTTPVersionNotSupported(
                 f"HTTP/{request.http_version} is not supported", quiet=True
             )
-        headers = request.headers
-        if "content-length" in headers and "transfer-encoding" in headers:
+        length = expect = None
+        chunked = False
+        for name, value in pairs:
+            lname = name.lower()
+            if lname == b"content-length":
+                length = value
+            elif lname == b"transfer-encoding":
+                chunked = True
+            elif lname == b"expect" and expect is None:
+                expect = value.decode("latin-1")
+        if length is not None and chunked:
             # h11 lets chunked win (RFC 9112), but a proxy in front may have used the length:
             # the classic request-smuggling disagreement. Refuse and close instead.
             return BadRequest("a request may not carry both Content-Length and Transfer-Encoding")
-        expect = headers.get("expect")
         if expect is not None and expect.lower() != "100-continue":
             return ExpectationFailed(f"cannot meet the expectation {expect!r}")
-        length = request.headers.get("content-length")
         if limit is not None and length is not None and int(length) > limit:
             return PayloadTooLarge(f"the request body exceeds {limit} bytes")
         if request.route is None and self.h11.they_are_waiting_for_100_continue:
@@ -516,8 +532,8 @@ class Connection:
     async def _respond(self, cycle: Exchange) -> None:
         request = cycle.request
         writer = self.writer
-        if request.stream is None:
-            cycle.arm_response_timeout(self.config.RESPONSE_TIMEOUT)
+        if request.stream is None and cycle.response_deadline == math.inf:
+            cycle.arm_response_timeout(self.config.RESPONSE_TIMEOUT)  # no body was read
         writer.begin(request.method, cycle)
         request._writer = writer
         try:
