@@ -8,9 +8,9 @@ reading the socket, so a handler that reads slowly stops the reading and TCP sto
 client, with nothing buffered in between.
 
 A client that disconnects cancels its handler. While the handler runs, nothing reads the
-socket, so a handler still running at the timekeeper's next sweep, its request read whole,
-gets a watcher task that does one read (`Connection.check_deadlines`). Handlers that answer
-within a sweep, almost all, never need one.
+socket, so a handler seen running by two timekeeper sweeps in a row (so for at least 0.25 s),
+its request read whole, gets a watcher task that does one read
+(`Connection.check_deadlines`). Handlers that answer quicker, almost all, never need one.
 
 The connection task runs in one cancel scope for its whole life, and so do its handlers:
 whatever cancels a handler ends the connection anyway. Timeouts are plain deadlines that the
@@ -184,8 +184,8 @@ class Connection:
 
         An idle wait for a request closes the connection; an exchange past RESPONSE_TIMEOUT
         or stuck writing past WRITE_IDLE_TIMEOUT is cancelled (and answered with 503 when
-        nothing was sent yet). A handler the reader runs itself, still running, gets a task
-        that watches for the client leaving.
+        nothing was sent yet). A handler still running at two sweeps in a row gets a task that
+        watches for the client leaving.
         """
         if self.read_deadline <= now:
             self.read_deadline = math.inf
@@ -197,6 +197,10 @@ class Connection:
         if cycle.deadline() <= now:
             cycle.timed_out = True
             self._reader_scope.cancel()
+        elif not cycle.swept:
+            # Seen by a sweep for the first time: it may finish any moment, and most do. Only
+            # one still running at the next sweep has surely run for a while.
+            cycle.swept = True
         elif cycle.watcher is None and self._nursery is not None:
             h = self.h11
             # Bytes after the request (pipelining) must wait: reading on would buffer more.

@@ -52,6 +52,7 @@ class Exchange:
         "head_sent",
         "request",
         "response_deadline",
+        "swept",
         "timed_out",
         "watch_done",
         "watcher",
@@ -68,6 +69,7 @@ class Exchange:
         #: The scope of the task watching for a disconnect while the handler runs, if any.
         self.watcher: trio.CancelScope | None = None
         self.watch_done: trio.Event | None = None
+        self.swept = False  # a timekeeper sweep saw the handler running
         self.timed_out = False
         self.head_sent = False
         self.response_deadline = math.inf
