@@ -280,9 +280,9 @@ class App(RouteRegistrar):
         A request that routes nowhere is left with ``route = None``; `dispatch` answers it.
         """
         try:
-            match = self.router.resolve(
-                request.method, request.raw_path, request.headers.get("host")
-            )
+            # Only host-bound routes need the Host header (and looking it up indexes them all).
+            host = request.headers.get("host") if self.router.uses_hosts else None
+            match = self.router.resolve(request.method, request.raw_path, host)
         except HTTPException as exc:
             request._route_error = exc
             return False

@@ -290,11 +290,17 @@ class Router:
         self._dynamic: list[Route] = []
         self._names: dict[str, Route] = {}
         self._by_signature: dict[tuple[str, str | None], list[Route]] = {}
+        self._uses_hosts = False
 
     @property
     def routes(self) -> tuple[Route, ...]:
         """All routes in registration order."""
         return tuple(self._routes)
+
+    @property
+    def uses_hosts(self) -> bool:
+        """Whether any route is bound to a host (else `resolve` ignores its ``host``)."""
+        return self._uses_hosts
 
     def add(self, route: Route) -> None:
         """Register ``route``.
@@ -324,6 +330,7 @@ class Router:
                     f"as {other.name!r} ({other.uri})"
                 )
         self._routes.append(route)
+        self._uses_hosts = self._uses_hosts or route._host is not None
         self._names[route.name] = route
         self._by_signature.setdefault(key, []).append(route)
         if route._regex is None:
