@@ -44,6 +44,7 @@ from ..exceptions import (
 from ..request import ConnInfo, Request, RequestStream
 from ..response import BaseHTTPResponse
 from .exchange import STREAM_ERRORS, Exchange, H11Writer
+from .transport import Transport
 from .websocket import WebSocketSession, handshake_problem, is_upgrade, serialize_head
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ class Connection:
         self.app = app
         self.config: Config = app.config
         self.stream = stream
+        self.transport = Transport(stream)
         self.conn_info = conn_info
         self.host = host
         self.h11 = h11.Connection(
@@ -297,7 +299,7 @@ class Connection:
     async def _receive(self) -> int:
         """Read once from the socket into h11; a broken or closed socket reads as EOF."""
         try:
-            data = bytes(await self.stream.receive_some(self.config.READ_SIZE))
+            data = await self.transport.receive_some(self.config.READ_SIZE)
         except STREAM_ERRORS:
             data = b""
         self.h11.receive_data(data)

@@ -212,16 +212,16 @@ class H11Writer:
             if cycle is None:
                 # Between exchanges (100 Continue, errors for unreadable requests): rare.
                 with trio.move_on_after(math.inf if timeout is None else timeout) as scope:
-                    await self._conn.stream.send_all(data)
+                    await self._conn.transport.send_all(data)
                 if scope.cancelled_caught:
                     self._h11.send_failed()
                     raise ClientDisconnected("the client stopped reading")
             elif timeout is None:
-                await self._conn.stream.send_all(data)
+                await self._conn.transport.send_all(data)
             else:
                 cycle.write_deadline = trio.current_time() + timeout
                 try:
-                    await self._conn.stream.send_all(data)
+                    await self._conn.transport.send_all(data)
                 finally:
                     cycle.write_deadline = math.inf
         except trio.Cancelled:
