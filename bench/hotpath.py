@@ -33,10 +33,14 @@ from trioweb.server.connection import Connection
 
 
 class ReplayStream(trio.abc.HalfCloseableStream):
-    """Hands out the same request ``count`` times, each once the previous answer was sent."""
+    """Hands out the same request ``count`` times, each once the previous answer was sent.
 
-    def __init__(self, request: bytes, count: int) -> None:
-        self._request = request
+    A request is a list of pieces (head, then body pieces), one per read.
+    """
+
+    def __init__(self, pieces: list[bytes], count: int) -> None:
+        self._pieces = pieces
+        self._next = 0
         self._left = count
         self._answered = True
         self._wake: trio.Event | None = None
@@ -49,9 +53,13 @@ class ReplayStream(trio.abc.HalfCloseableStream):
             await self._wake.wait()
         if self._left == 0:
             return b""
-        self._left -= 1
-        self._answered = False
-        return self._request
+        piece = self._pieces[self._next]
+        self._next += 1
+        if self._next == len(self._pieces):
+            self._next = 0
+            self._left -= 1
+            self._answered = False
+        return piece
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         await trio.lowlevel.cancel_shielded_checkpoint()
@@ -85,7 +93,7 @@ async def serve_floor(stream: ReplayStream) -> None:
     await floor.handle(stream)  # type: ignore[arg-type]
 
 
-def measure(server: str, request: bytes, count: int, connections: int = 1) -> float:
+def measure(server: str, request: list[bytes], count: int, connections: int = 1) -> float:
     """Microseconds per request for one run of ``count`` requests over ``connections``."""
     streams = [ReplayStream(request, count // connections) for _ in range(connections)]
     serve = serve_trioweb if server == "trioweb" else serve_floor
@@ -108,13 +116,21 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--path", default="/")
+    parser.add_argument("--upload-mib", type=int, default=0,
+                        help="POST this many MiB to /echo in 64 KiB reads instead of a GET")
     parser.add_argument("--connections", type=int, default=64,
                         help="connections served at once, each with its own stream (64)")
     parser.add_argument("--profile", action="store_true", help="cProfile trioweb, print top 40")
     parser.add_argument("--only", choices=("floor", "trioweb"),
                         help="serve one round on one server and print nothing (for valgrind)")
     opts = parser.parse_args()
-    request = f"GET {opts.path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench\r\n\r\n".encode()
+    request = [f"GET {opts.path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench\r\n\r\n".encode()]
+    what = f"GET {opts.path}"
+    if opts.upload_mib:
+        size = opts.upload_mib * 1024 * 1024
+        head = f"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: {size}\r\n\r\n"
+        request = [head.encode(), *[b"x" * 65536] * (size // 65536)]
+        what = f"POST {opts.upload_mib} MiB to /echo"
     trioweb_app.app.config.ACCESS_LOG = False
     if opts.only:
         measure(opts.only, request, opts.requests, opts.connections)
@@ -132,7 +148,7 @@ def main() -> None:
             times.append(measure(server, request, opts.requests, opts.connections))
     floor_us = min(results["floor"])
     trioweb_us = min(results["trioweb"])
-    print(f"GET {opts.path}, {opts.connections} connections: floor {floor_us:.1f} us/request,"
+    print(f"{what}, {opts.connections} connections: floor {floor_us:.1f} us/request,"
           f" trioweb {trioweb_us:.1f} us/request;"
           f" trioweb throughput = {floor_us / trioweb_us:.2f}x the floor")
 
