@@ -6,6 +6,8 @@ Network rules: see ``tests/netutil.py``. "Blocked" is observed with
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import AsyncIterator
 
 import h11
@@ -337,3 +339,72 @@ async def test_a_streaming_handler_reads_only_when_asked() -> None:
             reply = await read_all(stream_)
     assert reply.startswith(b"HTTP/1.1 200 ")
     assert reply.endswith(b"\r\n\r\ngot abc")
+
+
+def direct_app() -> tuple[App, list[str]]:
+    """A streaming route that hashes its body, and a plain route to follow it."""
+    app = App("direct")
+    log: list[str] = []
+
+    @app.put("/hash", stream=True)
+    async def hash_body(req: Request) -> HTTPResponse:
+        assert req.stream is not None
+        digest = hashlib.sha256()
+        async for chunk in req.stream:
+            assert type(chunk) is bytes
+            digest.update(chunk)
+        await trio.sleep(float(req.args.get("sleep", "0")))
+        log.append("hash")
+        return text(digest.hexdigest())
+
+    @app.get("/next")
+    async def next_(req: Request) -> HTTPResponse:
+        log.append("next")
+        return text("next")
+
+    return app, log
+
+
+async def test_a_body_with_a_length_arrives_whole_and_in_order() -> None:
+    app, _ = direct_app()
+    body = os.urandom(3 * MiB + 12345)
+    async with running(app) as server, httpx.AsyncClient() as client:
+        with trio.fail_after(TIMEOUT):
+            response = await client.put(server.url + "/hash", content=body)
+    assert response.text == hashlib.sha256(body).hexdigest()
+
+
+async def test_a_request_right_behind_a_body_with_a_length_is_served() -> None:
+    """The bytes after a body read past h11 go to the next request's parser."""
+    app, log = direct_app()
+    body = b"x" * 100_000
+    async with running(app) as server:
+        with trio.fail_after(TIMEOUT):
+            stream_ = await trio.open_tcp_stream(server.host, server.port)
+            head = f"PUT /hash HTTP/1.1\r\nHost: t\r\nContent-Length: {len(body)}\r\n\r\n"
+            then = b"GET /next HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+            await stream_.send_all(head.encode() + body + then)
+            reply = await read_all(stream_)
+            await stream_.aclose()
+    assert reply.count(b"HTTP/1.1 200 OK") == 2
+    assert hashlib.sha256(body).hexdigest().encode() in reply
+    assert reply.endswith(b"\r\n\r\nnext")
+    assert log == ["hash", "next"]
+
+
+async def test_a_request_sent_while_a_slow_streaming_handler_runs_is_not_lost(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    app, log = direct_app()
+    async with app.test_client() as client:
+        stream_ = await client.listener.connect()
+        await stream_.send_all(
+            b"PUT /hash?sleep=2 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
+        )
+        await trio.sleep(1)  # the handler sleeps; a watcher reads by now
+        await stream_.send_all(b"GET /next HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        with trio.fail_after(TIMEOUT):
+            reply = await read_all(stream_)
+    assert log == ["hash", "next"]
+    assert reply.count(b"HTTP/1.1 200 OK") == 2
+    assert hashlib.sha256(b"abc").hexdigest().encode() in reply

@@ -105,6 +105,10 @@ class Connection:
         self._reading_body = False  # waiting for request body bytes
         self._body_stalled = False  # ... and that wait outlived REQUEST_BODY_IDLE_TIMEOUT
         self._body_cycle: Exchange | None = None  # the exchange whose body is being read
+        # A streamed body with a Content-Length is read past h11 (see _pull_direct): the bytes
+        # of it still to come, and what was read beyond what was handed out.
+        self._direct_left: int | None = None
+        self._direct_buffer = b""
         self._nursery: trio.Nursery | None = None
         self._websocket: WebSocketSession | None = None
 
@@ -147,6 +151,11 @@ class Connection:
         moment, the way nginx's lingering close does.
         """
         h = self.h11
+        if self._direct_left is not None:
+            if self._direct_left <= len(self._direct_buffer):
+                return  # the whole body is here already
+            await self._linger_reading()
+            return
         # Whatever of the body is already buffered needs no waiting for (often all of it).
         while h.their_state is h11.SEND_BODY:
             try:
@@ -157,6 +166,9 @@ class Connection:
                 break
         if h.their_state is not h11.SEND_BODY or h.trailing_data[1]:
             return
+        await self._linger_reading()
+
+    async def _linger_reading(self) -> None:
         if not isinstance(self.stream, trio.abc.HalfCloseableStream):
             return
         with trio.move_on_after(_LINGER_SECONDS):
@@ -204,9 +216,8 @@ class Connection:
             # one still running at the next sweep has surely run for a while.
             cycle.swept = True
         elif cycle.watcher is None and self._nursery is not None:
-            h = self.h11
             # Bytes after the request (pipelining) must wait: reading on would buffer more.
-            if h.their_state is h11.DONE and not h.trailing_data[0]:
+            if self.request_read() and not self._buffered():
                 cycle.watcher = trio.CancelScope()
                 cycle.watch_done = trio.Event()
                 self._nursery.start_soon(self._watch, cycle)
@@ -288,13 +299,42 @@ class Connection:
             if event is None:
                 return
             first = False
-            if not await self._serve_request(event):
+            if not await self._serve_request(event) or self.host.draining:
                 return
-            if self.h11.our_state is not h11.DONE or self.h11.their_state is not h11.DONE:
+            if not self._next_cycle():
                 return
-            if self.host.draining:
-                return
-            self.h11.start_next_cycle()
+
+    def request_read(self) -> bool:
+        """Whether the current request has arrived whole, body included."""
+        if self._direct_left is not None:
+            return self._direct_left == 0
+        return self.h11.their_state is h11.DONE
+
+    def _buffered(self) -> bytes:
+        """What was read from the client but not yet used."""
+        if self._direct_left is not None:
+            return self._direct_buffer
+        return self.h11.trailing_data[0]
+
+    def _next_cycle(self) -> bool:
+        """Get ready for the next request on this connection; ``False`` if there is none."""
+        h = self.h11
+        if h.our_state is not h11.DONE or not self.request_read():
+            return False
+        if self._direct_left is None:
+            h.start_next_cycle()
+            return True
+        # h11 never saw the body, so it waits for it still: the next request gets a new h11
+        # connection, with whatever arrived after the body.
+        self.h11 = h11.Connection(
+            h11.SERVER, max_incomplete_event_size=self.config.REQUEST_MAX_HEADER_SIZE
+        )
+        if self._direct_buffer:  # (receive_data(b"") would mean end of file)
+            self.h11.receive_data(self._direct_buffer)
+        self.writer.use(self.h11)
+        self._direct_left = None
+        self._direct_buffer = b""
+        return True
 
     async def _receive(self) -> int:
         """Read once from the socket into h11; a broken or closed socket reads as EOF."""
@@ -302,7 +342,10 @@ class Connection:
             data = await self.transport.receive_some(self.config.READ_SIZE)
         except STREAM_ERRORS:
             data = b""
-        self.h11.receive_data(data)
+        if self._direct_left is None:
+            self.h11.receive_data(data)
+        else:  # the watcher, after a direct body: the next request, for the next h11
+            self._direct_buffer += data
         return len(data)
 
     async def _read_head(self, first: bool) -> h11.Request | None:
@@ -383,7 +426,7 @@ class Connection:
         self.writer.begin(request.method, None)  # until the handler runs
         streaming = self.app.match(request)
         cycle.body_limit = self.app.body_limit(request, streaming)
-        rejection = self._check_head(request, pairs, cycle.body_limit)
+        rejection = self._check_head(cycle, pairs)
         subprotocols = self.app.websocket_subprotocols(request)
         if subprotocols is not None and rejection is None:
             if is_upgrade(request):
@@ -396,6 +439,9 @@ class Connection:
             request.route = None
         elif streaming:
             expects = self.h11.they_are_waiting_for_100_continue
+            if cycle.content_length is not None:
+                self._direct_left = cycle.content_length
+                self._direct_buffer = self.h11.trailing_data[0]
             request.stream = RequestStream(
                 self._pull_body, self.writer.send_continue if expects else None
             )
@@ -419,13 +465,15 @@ class Connection:
         return True
 
     def _check_head(
-        self, request: Request, pairs: list[tuple[bytes, bytes]], limit: int | None
+        self, cycle: Exchange, pairs: list[tuple[bytes, bytes]]
     ) -> HTTPException | None:
         """What is wrong with a parsed head before any of its body is read, if anything.
 
         ``pairs`` are the raw header pairs: one pass over them costs less than looking the
         names up, which would index every header of every request.
         """
+        request = cycle.request
+        limit = cycle.body_limit
         if request.http_version not in ("1.0", "1.1"):
             return HTTPVersionNotSupported(
                 f"HTTP/{request.http_version} is not supported", quiet=True
@@ -446,8 +494,10 @@ class Connection:
             return BadRequest("a request may not carry both Content-Length and Transfer-Encoding")
         if expect is not None and expect.lower() != "100-continue":
             return ExpectationFailed(f"cannot meet the expectation {expect!r}")
-        if limit is not None and length is not None and int(length) > limit:
-            return PayloadTooLarge(f"the request body exceeds {limit} bytes")
+        if length is not None:
+            cycle.content_length = int(length)
+            if limit is not None and cycle.content_length > limit:
+                return PayloadTooLarge(f"the request body exceeds {limit} bytes")
         if request.route is None and self.h11.they_are_waiting_for_100_continue:
             # Answer the routing error without inviting a body we do not want.
             return request._route_error  # type: ignore[return-value]
@@ -465,6 +515,8 @@ class Connection:
             raise RuntimeError("no request body is being read")
         if cycle.body_error is not None:
             raise cycle.body_error  # the same again: the rest of the body is unreadable
+        if self._direct_left is not None:
+            return await self._pull_direct(cycle)
         h = self.h11
         while True:
             try:
@@ -488,6 +540,45 @@ class Connection:
                 cycle.arm_response_timeout(self.config.RESPONSE_TIMEOUT)
                 return None
             raise ClientDisconnected("the client closed the connection mid-body")
+
+    async def _pull_direct(self, cycle: Exchange) -> bytes | None:
+        """`_pull_body` for a body with a Content-Length: straight from the socket.
+
+        Going through h11 costs two copies of every body byte (into its buffer, then out),
+        a third to make ``bytes`` of its ``bytearray``. The length is all the framing there
+        is, and h11 has checked it, so the body's bytes go to the handler as read.
+        """
+        left = self._direct_left
+        if left is None:  # pragma: no cover - only called in direct mode
+            raise RuntimeError("the body is not being read directly")
+        if left == 0:
+            cycle.arm_response_timeout(self.config.RESPONSE_TIMEOUT)
+            return None
+        buffered = self._direct_buffer
+        if buffered:
+            chunk = buffered[:left]
+            self._direct_buffer = buffered[len(chunk) :]
+        else:
+            chunk = await self._receive_body_bytes(min(left, self.config.READ_SIZE))
+            if not chunk:
+                raise ClientDisconnected("the client left mid-body")
+        self._direct_left = left - len(chunk)
+        cycle.body_received += len(chunk)
+        return chunk
+
+    async def _receive_body_bytes(self, max_bytes: int) -> bytes:
+        """Like `_receive_body`, for a body read past h11: the bytes, ``b""`` at EOF."""
+        idle = self.config.REQUEST_BODY_IDLE_TIMEOUT
+        if idle is not None:
+            self.read_deadline = trio.current_time() + idle
+        self._reading_body = True
+        try:
+            return await self.transport.receive_some(max_bytes)
+        except STREAM_ERRORS:
+            return b""
+        finally:
+            self._reading_body = False
+            self.read_deadline = math.inf
 
     async def _receive_body(self) -> None:
         """Wait for more body bytes, for at most REQUEST_BODY_IDLE_TIMEOUT.

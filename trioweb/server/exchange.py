@@ -49,6 +49,7 @@ class Exchange:
         "body_error",
         "body_limit",
         "body_received",
+        "content_length",
         "head_sent",
         "request",
         "response_deadline",
@@ -64,6 +65,8 @@ class Exchange:
         #: The most body bytes the request may send (``None``: no limit); set when routed.
         self.body_limit: int | None = None
         self.body_received = 0
+        #: The request's Content-Length, if it has one.
+        self.content_length: int | None = None
         #: What made the body unreadable (too large, malformed); raised again on each read.
         self.body_error: Exception | None = None
         #: The scope of the task watching for a disconnect while the handler runs, if any.
@@ -123,6 +126,10 @@ class H11Writer:
         self.status = 0
         self.sent = 0
 
+    def use(self, connection: h11.Connection) -> None:
+        """Write through ``connection`` from now on (a new one for the next request)."""
+        self._h11 = connection
+
     def begin(self, method: str, cycle: Exchange | None) -> None:
         """Reset for a new request; ``cycle`` learns when the head has gone out."""
         self.started = self.finished = False
@@ -133,7 +140,7 @@ class H11Writer:
     def _response(self, status: int, headers: HeaderList) -> h11.Response:
         # Decided as the head leaves, so a shutdown that began mid-request is honoured. A
         # request body that has not fully arrived cannot be skipped to reach the next request.
-        if self._h11.their_state is not h11.DONE or self._conn.close_after_response():
+        if not self._conn.request_read() or self._conn.close_after_response():
             headers = [*headers, _CLOSE]
         # Built (and so validated by h11) before anything counts as sent: a bad header value
         # is still answered with a 500.
