@@ -215,12 +215,16 @@ class Connection:
             # Seen by a sweep for the first time: it may finish any moment, and most do. Only
             # one still running at the next sweep has surely run for a while.
             cycle.swept = True
-        elif cycle.watcher is None and self._nursery is not None:
+        elif (
+            cycle.watcher is None
+            and self._nursery is not None
             # Bytes after the request (pipelining) must wait: reading on would buffer more.
-            if self.request_read() and not self._buffered():
-                cycle.watcher = trio.CancelScope()
-                cycle.watch_done = trio.Event()
-                self._nursery.start_soon(self._watch, cycle)
+            and self.request_read()
+            and not self._buffered()
+        ):
+            cycle.watcher = trio.CancelScope()
+            cycle.watch_done = trio.Event()
+            self._nursery.start_soon(self._watch, cycle)
 
     async def _watch(self, cycle: Exchange) -> None:
         """While the reader runs a handler, read once: end the exchange if the client left.
