@@ -360,13 +360,21 @@ class Router:
                 lists their methods (with HEAD wherever GET is allowed).
         """
         if "%" not in path:
-            # The common case, decided by one dict lookup: the first static route for the path
-            # serves every host and takes the method (what the loop below would find first).
+            # The common cases, without the general loop below (and finding what it would
+            # find first): the first static route for the path serves every host and takes
+            # the method; or, with no static route and no host routes, a patterned one does.
             static = self._static.get(path)
             if static is not None:
                 first = static[0]
                 if first._host is None and method in first.methods:
                     return Match(first, {})
+            elif not self._uses_hosts:
+                stripped = path[:-1] if len(path) > 1 and path.endswith("/") else path
+                for route in self._dynamic:
+                    if method in route.methods:
+                        params = route._match(path, stripped)
+                        if params is not None:
+                            return Match(route, params)
         allowed: set[str] = set()
         implicit_head: Match | None = None
         for route, params in self._candidates(path, _request_host(host)):
