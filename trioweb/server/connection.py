@@ -227,9 +227,9 @@ class Connection:
             self._nursery.start_soon(self._watch, cycle)
 
     async def _watch(self, cycle: Exchange) -> None:
-        """While the reader runs a handler, read once: end the exchange if the client left.
+        """While the connection task runs a handler, read once: if the client left, cancel.
 
-        Anything read (a pipelined request) stays in h11 for the reader.
+        Anything read (a pipelined request) is kept for the next request.
         """
         if cycle.watcher is None or cycle.watch_done is None:
             raise RuntimeError("a watch needs its scope and event")
