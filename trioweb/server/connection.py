@@ -88,9 +88,7 @@ class Connection:
         self.transport = Transport(stream)
         self.conn_info = conn_info
         self.host = host
-        self.h11 = h11.Connection(
-            h11.SERVER, max_incomplete_event_size=self.config.REQUEST_MAX_HEADER_SIZE
-        )
+        self.h11 = self._new_h11()
         self.writer = H11Writer(self)
         self.requests_served = 0
         self._cycle: Exchange | None = None  # the exchange whose handler is running
@@ -308,6 +306,11 @@ class Connection:
             if not self._next_cycle():
                 return
 
+    def _new_h11(self) -> h11.Connection:
+        return h11.Connection(
+            h11.SERVER, max_incomplete_event_size=self.config.REQUEST_MAX_HEADER_SIZE
+        )
+
     def request_read(self) -> bool:
         """Whether the current request has arrived whole, body included."""
         if self._direct_left is not None:
@@ -330,9 +333,7 @@ class Connection:
             return True
         # h11 never saw the body, so it waits for it still: the next request gets a new h11
         # connection, with whatever arrived after the body.
-        self.h11 = h11.Connection(
-            h11.SERVER, max_incomplete_event_size=self.config.REQUEST_MAX_HEADER_SIZE
-        )
+        self.h11 = self._new_h11()
         if self._direct_buffer:  # (receive_data(b"") would mean end of file)
             self.h11.receive_data(self._direct_buffer)
         self.writer.use(self.h11)
@@ -531,7 +532,8 @@ class Connection:
                 cycle.body_error = _protocol_error(exc)
                 raise cycle.body_error from exc
             if event is h11.NEED_DATA:
-                await self._receive_body()
+                # b"" (the client is gone) tells h11 the same: its next event says so.
+                h.receive_data(await self._receive_body(self.config.READ_SIZE))
                 continue
             if type(event) is h11.Data:
                 cycle.body_received += len(event.data)
@@ -563,29 +565,17 @@ class Connection:
             chunk = buffered[:left]
             self._direct_buffer = buffered[len(chunk) :]
         else:
-            chunk = await self._receive_body_bytes(min(left, self.config.READ_SIZE))
+            chunk = await self._receive_body(min(left, self.config.READ_SIZE))
             if not chunk:
                 raise ClientDisconnected("the client left mid-body")
         self._direct_left = left - len(chunk)
         cycle.body_received += len(chunk)
         return chunk
 
-    async def _receive_body_bytes(self, max_bytes: int) -> bytes:
-        """Like `_receive_body`, for a body read past h11: the bytes, ``b""`` at EOF."""
-        idle = self.config.REQUEST_BODY_IDLE_TIMEOUT
-        if idle is not None:
-            self.read_deadline = trio.current_time() + idle
-        self._reading_body = True
-        try:
-            return await self.transport.receive_some(max_bytes)
-        except STREAM_ERRORS:
-            return b""
-        finally:
-            self._reading_body = False
-            self.read_deadline = math.inf
+    async def _receive_body(self, max_bytes: int) -> bytes:
+        """Up to ``max_bytes`` of body from the socket; ``b""`` when the client is gone.
 
-    async def _receive_body(self) -> None:
-        """Wait for more body bytes, for at most REQUEST_BODY_IDLE_TIMEOUT.
+        The wait lasts at most REQUEST_BODY_IDLE_TIMEOUT.
 
         A plain deadline, not a scope per read: if it passes, the timekeeper cancels the
         connection task (and a handler reading the body) and `_answer_stalled_body`
@@ -596,7 +586,9 @@ class Connection:
             self.read_deadline = trio.current_time() + idle
         self._reading_body = True
         try:
-            await self._receive()
+            return await self.transport.receive_some(max_bytes)
+        except STREAM_ERRORS:
+            return b""
         finally:
             self._reading_body = False
             self.read_deadline = math.inf
