@@ -1,6 +1,6 @@
 """One request/response exchange: its per-request state, and the writer.
 
-`Exchange` carries what both connection tasks need to know about the request in flight;
+`Exchange` carries the state of the request in flight (body, deadlines, watcher);
 `H11Writer` is the only way response bytes leave a connection (it implements
 `trioweb.response.ResponseWriter` on top of h11).
 """
