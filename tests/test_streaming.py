@@ -151,7 +151,17 @@ async def test_a_disconnect_mid_upload_cancels_a_streaming_handler() -> None:
             await cleaned_up.wait()
 
 
-async def test_full_duplex_echo_answers_each_piece_before_the_next_is_sent() -> None:
+@pytest.mark.parametrize(
+    "framing",
+    [
+        ("Transfer-Encoding", "chunked"),
+        ("Content-Length", str(sum(len(f"piece {i};") for i in range(50)))),
+    ],
+    ids=["chunked", "content-length"],
+)
+async def test_full_duplex_echo_answers_each_piece_before_the_next_is_sent(
+    framing: tuple[str, str],
+) -> None:
     app = App("echo")
 
     @app.post("/echo", stream=True)
@@ -164,7 +174,7 @@ async def test_full_duplex_echo_answers_each_piece_before_the_next_is_sent() -> 
     async with running(app) as server:
         with trio.fail_after(TIMEOUT):
             client = await RawClient.connect(server)
-            await client.send(request("POST", "/echo", [("Transfer-Encoding", "chunked")]))
+            await client.send(request("POST", "/echo", [framing]))
             head = await client.next_event()
             assert isinstance(head, h11.Response)
             assert head.status_code == 200
