@@ -474,7 +474,8 @@ class Connection:
     ) -> HTTPException | None:
         """What is wrong with a parsed head before any of its body is read, if anything.
 
-        ``pairs`` are the raw header pairs: one pass over them costs less than looking the
+        Also records the request's Content-Length on ``cycle``. ``pairs`` are the raw header
+        pairs: one pass over them costs less than looking the
         names up, which would index every header of every request.
         """
         request = cycle.request
@@ -568,8 +569,8 @@ class Connection:
             chunk = await self._receive_body(min(left, self.config.READ_SIZE))
             if not chunk:
                 raise ClientDisconnected("the client left mid-body")
+        # No limit check here: a Content-Length over the limit was refused with the head.
         self._direct_left = left - len(chunk)
-        cycle.body_received += len(chunk)
         return chunk
 
     async def _receive_body(self, max_bytes: int) -> bytes:

@@ -64,7 +64,7 @@ class Exchange:
         self.request = request
         #: The most body bytes the request may send (``None``: no limit); set when routed.
         self.body_limit: int | None = None
-        self.body_received = 0
+        self.body_received = 0  # through h11 (a direct body counts down _direct_left)
         #: The request's Content-Length, if it has one.
         self.content_length: int | None = None
         #: What made the body unreadable (too large, malformed); raised again on each read.
