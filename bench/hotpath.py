@@ -29,7 +29,8 @@ import floor
 import trioweb_app
 
 from trioweb.request import ConnInfo
-from trioweb.server.connection import Connection
+from trioweb.server.feed import SpoolBudget
+from trioweb.server.http11 import HTTP11Connection
 
 
 class ReplayStream(trio.abc.HalfCloseableStream):
@@ -82,11 +83,12 @@ class ReplayStream(trio.abc.HalfCloseableStream):
 
 class NotDraining:
     draining = False
+    spool_budget = SpoolBudget(None)
 
 
 async def serve_trioweb(stream: ReplayStream) -> None:
-    await Connection(trioweb_app.app, stream, ConnInfo("127.0.0.1", 1, "127.0.0.1", 2),
-                     NotDraining()).run()
+    info = ConnInfo("127.0.0.1", 1, "127.0.0.1", 2)
+    await HTTP11Connection(trioweb_app.app, stream, info, NotDraining()).run()
 
 
 async def serve_floor(stream: ReplayStream) -> None:

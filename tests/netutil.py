@@ -72,11 +72,8 @@ class RawClient:
             body += event.data
 
     async def read_until_closed(self) -> bytes:
-        """Everything the server sends until it closes the connection."""
-        data = bytearray()
-        while chunk := await self.stream.receive_some(65536):
-            data += chunk
-        return bytes(data)
+        """Everything the server sends until it closes the connection; then close ours."""
+        return await read_all(self.stream)
 
     async def aclose(self) -> None:
         await self.stream.aclose()
@@ -87,9 +84,14 @@ def request(method: str, target: str, headers: list[tuple[str, str]] | None = No
     return h11.Request(method=method, target=target, headers=[("Host", "test"), *(headers or [])])
 
 
-async def read_all(stream: trio.abc.ReceiveStream) -> bytes:
-    """Everything ``stream`` yields until the peer closes it."""
+async def read_all(stream: trio.abc.Stream) -> bytes:
+    """Everything ``stream`` yields until the peer closes it; then close our end.
+
+    A server that closes after an error lingers, reading what the client may still send,
+    until the client closes too (as a real client does once it has the answer).
+    """
     data = bytearray()
     while chunk := await stream.receive_some(65536):
         data += chunk
+    await stream.aclose()
     return bytes(data)

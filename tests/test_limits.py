@@ -18,7 +18,7 @@ import trio.testing
 from trioweb import App, Server
 from trioweb.request import Request
 from trioweb.response import HTTPResponse, StreamingHTTPResponse, stream, text
-from trioweb.server.connection import Connection
+from trioweb.server.http11 import HTTP11Connection as Connection
 
 from .netutil import TIMEOUT, RawClient, read_all, request, running
 

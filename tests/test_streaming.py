@@ -256,19 +256,16 @@ def pull_app() -> tuple[App, dict[str, object]]:
         seen["stream"] = req.stream
         return text("kept")
 
-    @app.post("/two-readers", stream=True)
-    async def two_readers(req: Request) -> HTTPResponse:
-        stream_ = req.stream
-        assert stream_ is not None
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(stream_.receive)
-            await trio.testing.wait_all_tasks_blocked()
-            try:
-                await stream_.receive()
-            except trio.BusyResourceError as exc:
-                seen["busy"] = exc
-            nursery.cancel_scope.cancel()
-        return text("done")
+    @app.post("/raw-channel", stream=True, max_body_size=10)
+    async def raw_channel(req: Request) -> HTTPResponse:
+        assert req.stream is not None
+        try:
+            async for _ in req.stream.channel:
+                pass
+        except BaseException as exc:
+            seen["raw"] = exc
+            raise
+        return text("unreachable")  # pragma: no cover
 
     return app, seen
 
@@ -310,23 +307,61 @@ async def test_the_stream_is_closed_once_the_exchange_is_over() -> None:
         await stream_.receive()
 
 
-async def test_only_one_task_at_a_time_may_wait_for_the_body() -> None:
+async def test_a_handler_reading_the_raw_channel_is_cancelled_when_the_body_fails() -> None:
+    """Never an early end of the channel: its reader is cancelled, and the 413 still answered."""
     app, seen = pull_app()
     async with running(app) as server:
         with trio.fail_after(TIMEOUT):
             client = await RawClient.connect(server)
-            await client.send(request("POST", "/two-readers", [("Content-Length", "5")]))
+            await client.send(request("POST", "/raw-channel", [("Transfer-Encoding", "chunked")]))
+            await client.send(h11.Data(data=b"x" * 6), h11.Data(data=b"x" * 6))
             head, body = await client.response()
             await client.aclose()
-    assert (head.status_code, body) == (200, b"done")
-    assert isinstance(seen["busy"], trio.BusyResourceError)
+    assert head.status_code == 413
+    assert b"exceeds 10 bytes" in body
+    assert isinstance(seen["raw"], trio.Cancelled)
 
 
-async def test_a_streaming_handler_reads_only_when_asked() -> None:
-    """Nothing reads ahead of the handler: bytes it has not asked for are not even parsed."""
-    app = App("no-read-ahead")
+async def test_clones_of_the_stream_share_the_body_each_chunk_once() -> None:
+    app = App("clones")
+    received: dict[str, list[bytes]] = {"a": [], "b": []}
+
+    @app.put("/fan-out", stream=True)
+    async def fan_out(req: Request) -> HTTPResponse:
+        assert req.stream is not None
+
+        async def worker(name: str, chunks: trio.MemoryReceiveChannel[bytes]) -> None:
+            async with chunks:
+                async for chunk in chunks:
+                    received[name].append(chunk)
+                    await trio.lowlevel.checkpoint()  # the other worker takes the next
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(worker, "a", req.stream.clone().channel)
+            nursery.start_soon(worker, "b", req.stream.clone().channel)
+            await req.stream.aclose()
+        return text("done")
+
+    body = os.urandom(4 * MiB)
+    async with running(app) as server, httpx.AsyncClient() as client:
+        with trio.fail_after(TIMEOUT):
+            response = await client.put(server.url + "/fan-out", content=body)
+    assert response.text == "done"
+    assert received["a"]
+    assert received["b"]
+    # Every byte arrived exactly once: the chunks tile the body with no gap and no overlap.
+    placed = sorted((body.find(chunk), chunk) for chunk in received["a"] + received["b"])
+    assert b"".join(chunk for _, chunk in placed) == body
+
+
+async def test_a_malformed_body_found_while_the_handler_is_busy_is_raised_at_its_next_read() -> (
+    None
+):
+    """The reader reads ahead of a busy handler; what it finds waits for the handler's read."""
+    app = App("read-ahead")
     asked = trio.Event()
     release = trio.Event()
+    seen: dict[str, object] = {}
 
     @app.post("/one-then-wait", stream=True)
     async def one_then_wait(req: Request) -> HTTPResponse:
@@ -334,6 +369,10 @@ async def test_a_streaming_handler_reads_only_when_asked() -> None:
         first = await req.stream.receive()
         asked.set()
         await release.wait()
+        try:
+            await req.stream.receive()
+        except Exception as exc:
+            seen["error"] = exc
         return text(f"got {first.decode()}")
 
     async with app.test_client() as client:
@@ -341,14 +380,15 @@ async def test_a_streaming_handler_reads_only_when_asked() -> None:
         head = b"POST /one-then-wait HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
         await stream_.send_all(head + b"3\r\nabc\r\n")
         await asked.wait()
-        # Malformed framing: a server reading ahead would answer 400 and cancel the handler.
         await stream_.send_all(b"zz\r\n")
         await trio.testing.wait_all_tasks_blocked()
         release.set()
         with trio.fail_after(TIMEOUT):
             reply = await read_all(stream_)
     assert reply.startswith(b"HTTP/1.1 200 ")
+    assert b"connection: close" in reply.lower()  # the rest of the body is unreadable
     assert reply.endswith(b"\r\n\r\ngot abc")
+    assert type(seen["error"]).__name__ == "BadRequest"
 
 
 def direct_app() -> tuple[App, list[str]]:

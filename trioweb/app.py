@@ -1,8 +1,17 @@
 """`App`: routes, blueprints, middleware, error handlers, listeners, and the ways to serve it.
 
 The app is a composition: a `Router` resolves paths, a list of middleware wraps handlers, a
-table maps exception types to handlers, and `trioweb.server` runs it on sockets. The server
-talks to the app only through `match` and `dispatch`.
+table maps exception types to handlers, and `trioweb.server` runs it on sockets.
+
+Servers (``trioweb.server``, the test client, later an ASGI adapter) drive the app through
+one small protocol, and nothing else:
+
+- `App.plan`: route a request from its head and say how to read its body (a `RequestPlan`);
+- `App.dispatch`: run middleware and the handler, errors turned into responses;
+- `App.handle_error`: the response for an error the server met itself (a bad head, a body
+  that failed, a timeout);
+- `App.before_upgrade`: run request middleware for a WebSocket upgrade, which may refuse it;
+- `App.lifespan`: the listeners and ``add_task`` work around a server's life.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from .blueprints import Blueprint, BlueprintGroup, join_paths
 from .config import Config
 from .errorpages import choose_format, render_error
 from .exceptions import ClientDisconnected, HTTPException, NotFound, ServerError, URLBuildError
+from .lifespan import Lifespan
 from .middleware import ErrorHandlers, MiddlewareStack
 from .registrar import MiddlewareSpec, RouteRegistrar, RouteSpec
 from .request import Request
@@ -61,6 +71,26 @@ def _sole_error(exc: BaseException) -> BaseException:
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
     return exc
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPlan:
+    """What the app decided about a request from its head, before any body is read.
+
+    Attributes:
+        streaming: The handler reads the body as it arrives (``request.stream``); else the
+            server reads it whole first (``request.body``).
+        body_limit: The most body bytes the server reads (413 past it); ``None``: no limit.
+        memory_limit: The most bytes ``request.receive_body()`` gathers in memory.
+        websocket: The subprotocols of a WebSocket route (maybe empty); ``None`` for HTTP.
+        error: The routing error (404, 405) to answer instead of running a handler.
+    """
+
+    streaming: bool
+    body_limit: int | None
+    memory_limit: int | None
+    websocket: tuple[str, ...] | None = None
+    error: HTTPException | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +148,9 @@ class App(RouteRegistrar):
         self.blueprints: dict[str, Blueprint] = {}
         # Set by the server while it runs, so `add_task` can start work at once.
         self._task_nursery: trio.Nursery | None = None
+        # Plans by (route, streaming), made on first use; settings are read when serving
+        # starts, so `lifespan` clears it.
+        self._plans: dict[tuple[Route, bool], RequestPlan] = {}
 
     def __repr__(self) -> str:
         return f"App({self.name!r})"
@@ -274,10 +307,12 @@ class App(RouteRegistrar):
 
     # -- the interface the server uses ------------------------------------------------------------
 
-    def match(self, request: Request) -> bool:
-        """Route ``request``: set ``request.route`` and ``match_info``; say whether it streams.
+    def plan(self, request: Request) -> RequestPlan:
+        """Route ``request`` from its head; say how its body is to be read.
 
-        A request that routes nowhere is left with ``route = None``; `dispatch` answers it.
+        Sets ``request.route`` and ``request.match_info``. A request that routes nowhere
+        keeps ``route = None`` and gets a plan whose ``error`` is the 404 or 405 (with
+        ``Allow``); `dispatch` answers it with that error.
         """
         try:
             # Only host-bound routes need the Host header (and looking it up indexes them all).
@@ -285,28 +320,29 @@ class App(RouteRegistrar):
             match = self.router.resolve(request.method, request.raw_path, host)
         except HTTPException as exc:
             request._route_error = exc
-            return False
-        request.route = match.route
+            return RequestPlan(
+                False, self.config.REQUEST_MAX_SIZE, self.config.REQUEST_MAX_SIZE, error=exc
+            )
+        route = request.route = match.route
         request.match_info = match.params
-        return match.route.is_stream(request.method)
+        streaming = route.is_stream(request.method)
+        plan = self._plans.get((route, streaming))
+        if plan is None:
+            info = self._route_info[route.name]
+            in_memory = self.config.REQUEST_MAX_SIZE
+            if info.max_body_size is not None:
+                in_memory = info.max_body_size
+            # A streamed body is unlimited unless the route says otherwise: it never has to
+            # fit in memory.
+            limit = info.max_body_size if streaming else in_memory
+            plan = RequestPlan(streaming, limit, in_memory, info.websocket)
+            self._plans[route, streaming] = plan
+        return plan
 
-    def body_limit(self, request: Request, streaming: bool) -> int | None:
-        """The most body bytes ``request`` may send (``None``: no limit).
-
-        The route's ``max_body_size`` when it has one; else ``config.REQUEST_MAX_SIZE`` for a
-        body held in memory, and no limit for one streamed to the handler.
-        """
-        route = request.route
-        if route is not None:
-            limit = self._route_info[route.name].max_body_size
-            if limit is not None:
-                return limit
-        return None if streaming else self.config.REQUEST_MAX_SIZE
-
-    def websocket_subprotocols(self, request: Request) -> tuple[str, ...] | None:
-        """For a request routed to a websocket route, the subprotocols it serves; else None."""
-        route = request.route
-        return None if route is None else self._route_info[route.name].websocket
+    def lifespan(self) -> Lifespan:
+        """The app's listeners and ``add_task`` work around one server's life (see `Lifespan`)."""
+        self._plans.clear()
+        return Lifespan(self)
 
     async def before_upgrade(self, request: Request) -> BaseHTTPResponse | None:
         """Run request middleware for a websocket upgrade; a response refuses the upgrade."""

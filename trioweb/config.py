@@ -27,12 +27,33 @@ class Config:
     # Sanic's default; larger uploads belong on streaming routes, which read in bounded chunks.
     REQUEST_MAX_SIZE: int = 100 * 1024 * 1024
 
+    # A streaming route's body travels from the connection's reader task to the handler
+    # through a trio memory channel; this bounds the bytes waiting in it (one piece, read
+    # with at most this many bytes). Reads start at READ_SIZE and grow to this while the
+    # client sends faster than the handler asks: 256 KiB reads move a fast upload with a
+    # quarter of the task switches of 64 KiB ones (measured: docs/performance.md), while a
+    # thousand uploads at once still hold at most 256 MiB.
+    REQUEST_STREAM_BUFFER: int = 256 * 1024
+
+    # While a response write waits on a client that is not reading, a streaming body the
+    # handler has not taken spills to a temporary file, so an echo route does not deadlock
+    # with clients that send the whole body before reading (httpx, requests, urllib3). The
+    # spill of one request may hold this much; past it the connection ends (and says so in
+    # the log). 100 MiB: what REQUEST_MAX_SIZE lets one buffered request hold in memory,
+    # here on disk instead. None: no limit.
+    REQUEST_STREAM_SPOOL: int | None = 100 * 1024 * 1024
+
+    # All spills of one server together; past it a connection that would spill more ends.
+    # 1 GiB of temporary files bounds the disk a crowd of such clients can take. None: none.
+    REQUEST_STREAM_SPOOL_TOTAL: int | None = 1024 * 1024 * 1024
+
     # The request line plus all header lines. 8 KiB is the limit of nginx's default
     # large_client_header_buffers line and of most proxies, so nothing legitimate is larger.
     REQUEST_MAX_HEADER_SIZE: int = 8 * 1024
 
-    # The most bytes asked of the socket in one receive, and so the largest chunk a streaming
-    # handler gets. 64 KiB is the usual loopback/TCP window step and keeps buffers small.
+    # The most bytes asked of the socket in one receive (a streaming body's reads start here
+    # and may grow to REQUEST_STREAM_BUFFER). 64 KiB is the usual loopback/TCP window step
+    # and keeps buffers small.
     READ_SIZE: int = 64 * 1024
 
     # The whole request head must arrive within this; a client trickling bytes is cut off (408).

@@ -23,10 +23,17 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .datastructures import Headers
 
-__all__ = ["Forwarded", "node_address", "parse_forwarded_header", "resolve_forwarded"]
+__all__ = [
+    "Forwarded",
+    "ProxyTrust",
+    "node_address",
+    "parse_forwarded_header",
+    "resolve_forwarded",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,52 @@ class Forwarded:
 
 
 NOT_FORWARDED = Forwarded()
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyTrust:
+    """Which proxy headers to believe: the three settings, checked once when a server starts.
+
+    Attributes:
+        proxies_count: ``config.PROXIES_COUNT``: proxies appending to ``X-Forwarded-For``.
+        real_ip_header: ``config.REAL_IP_HEADER``: a header the proxy overwrites.
+        forwarded_secret: ``config.FORWARDED_SECRET``: the secret in trusted ``Forwarded``.
+
+    Raises:
+        ValueError: ``proxies_count`` is not ``None`` or an int of at least 0.
+    """
+
+    proxies_count: int | None = None
+    real_ip_header: str | None = None
+    forwarded_secret: str | None = None
+
+    def __post_init__(self) -> None:
+        count = self.proxies_count
+        if isinstance(count, bool) or not isinstance(count, int | None) or (count or 0) < 0:
+            raise ValueError(f"PROXIES_COUNT must be None or an int >= 0, got {count!r}")
+        if self.forwarded_secret is not None:
+            # TRIOWEB_FORWARDED_SECRET=12345 in the environment loads as an int.
+            object.__setattr__(self, "forwarded_secret", str(self.forwarded_secret))
+
+    @classmethod
+    def from_config(cls, config: Any) -> ProxyTrust:
+        """The trust ``config`` (an `trioweb.config.Config`) describes."""
+        return cls(config.PROXIES_COUNT, config.REAL_IP_HEADER, config.FORWARDED_SECRET)
+
+    def resolve(self, headers: Headers) -> Forwarded:
+        """What ``headers`` say, believing only what this trust allows (`resolve_forwarded`)."""
+        if not (self.proxies_count or self.real_ip_header or self.forwarded_secret):
+            return NOT_FORWARDED
+        return resolve_forwarded(
+            headers,
+            proxies_count=self.proxies_count,
+            real_ip_header=self.real_ip_header,
+            forwarded_secret=self.forwarded_secret,
+        )
+
+
+#: Nothing is trusted: the default for a connection with no server settings.
+TRUST_NOTHING = ProxyTrust()
 
 # RFC 9110 token, and RFC 7239's value = token / quoted-string.
 _PAIR = re.compile(

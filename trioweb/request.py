@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json as jsonlib
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
@@ -16,7 +16,7 @@ from .cookies import parse_cookie_header
 from .datastructures import Headers, MultiDict
 from .exceptions import BadRequest, PayloadTooLarge
 from .forms import File, Form, parse_form
-from .proxy import Forwarded, resolve_forwarded
+from .proxy import TRUST_NOTHING, Forwarded, ProxyTrust
 from .response import ResponseWriter, StreamingHTTPResponse
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ class ConnInfo:
     """Facts about one connection, shared by every request on it.
 
     ``ctx`` is a namespace for your own per-connection state; it lives across keep-alive.
+    ``proxy`` says which proxy headers the server believes (from its config, checked once).
     """
 
     client_ip: str = ""
@@ -38,64 +39,137 @@ class ConnInfo:
     server_ip: str = ""
     server_port: int = 0
     scheme: str = "http"
-    ctx: SimpleNamespace = field(default_factory=SimpleNamespace)
+    proxy: ProxyTrust = TRUST_NOTHING
+    _ctx: SimpleNamespace | None = None
+
+    @property
+    def ctx(self) -> SimpleNamespace:
+        """A namespace for your own per-connection state; made on first use."""
+        if self._ctx is None:
+            self._ctx = SimpleNamespace()
+        return self._ctx
+
+
+class BodyStatus:
+    """What a streamed body's channel cannot carry: why the body failed, and who asked for it.
+
+    Shared by the server, which reads the body, and every `RequestStream` cloned from one.
+    """
+
+    __slots__ = ("_waiting", "error", "wanted")
+
+    def __init__(self) -> None:
+        #: What made the body unreadable (413, 400, 408, the client gone), once it failed.
+        self.error: BaseException | None = None
+        #: Set when a handler first asks for the body (``Expect: 100-continue`` waits for it).
+        self.wanted = trio.Event()
+        self._waiting: set[trio.CancelScope] = set()
+
+    def fail(self, error: BaseException) -> int:
+        """Record ``error`` (the first one stays) and wake every `RequestStream.receive` waiting.
+
+        Returns how many waiting receivers were woken: they raise the error. A task waiting on
+        the raw channel is not among them; the server cancels it instead.
+        """
+        if self.error is None:
+            self.error = error
+        for scope in self._waiting:
+            scope.cancel()
+        return len(self._waiting)
 
 
 class RequestStream(trio.abc.ReceiveChannel[bytes]):
-    """A streaming route's request body, as a trio receive channel of ``bytes`` chunks.
+    """A streaming route's request body: the receive end of a trio memory channel of ``bytes``.
 
-    Nothing is read ahead: each `receive` reads the next piece from the connection, so a
-    handler that reads slowly slows the client down through TCP, and memory holds at most
-    one read. Use it the trio way (``async for chunk in request.stream``,
-    ``await request.stream.receive()``, which raises `trio.EndOfChannel` at the end) or the
-    Sanic way (``await request.stream.get()`` or ``.read()``, which return ``None`` at the end
-    and keep doing so).
+    The connection's reader task sends the body into the channel as it arrives. The channel
+    is bounded (``config.REQUEST_STREAM_BUFFER`` bytes), so a handler that reads slowly stops
+    the reader, and TCP stops the client. Use it the trio way (``async for chunk in
+    request.stream``, ``await request.stream.receive()``, which raises `trio.EndOfChannel` at
+    the end) or the Sanic way (``await request.stream.get()`` or ``.read()``, which return
+    ``None`` at the end and keep doing so). It has the whole `trio.MemoryReceiveChannel`
+    surface: `receive_nowait`, `clone` (each clone receives different chunks), `statistics`,
+    `close` and `aclose`; `channel` is the memory channel itself.
 
-    `receive` raises what is wrong with the body as it is found: `PayloadTooLarge` past the
-    route's limit, `BadRequest` for a malformed one, `ClientDisconnected` when the client
-    leaves mid-body. Unhandled, each becomes its response (or ends the connection).
+    A body that fails is raised by `receive` as what went wrong, never shown as an early end:
+    `PayloadTooLarge` past the route's limit, `BadRequest` for a malformed body,
+    `RequestTimeout` when it stalls, `ClientDisconnected` when the client leaves. A handler
+    reading `channel` directly is cancelled instead. Unhandled, each error becomes its
+    response (or ends the connection).
     """
 
-    __slots__ = ("_busy", "_closed", "_ended", "_on_first_receive", "_pull")
+    __slots__ = ("_channel", "_memory_limit", "_status")
 
     def __init__(
         self,
-        pull: Callable[[], Awaitable[bytes | None]],
-        on_first_receive: Callable[[], Awaitable[None]] | None = None,
+        channel: trio.MemoryReceiveChannel[bytes],
+        status: BodyStatus | None = None,
+        memory_limit: int | None = None,
     ) -> None:
-        self._pull = pull
-        self._on_first_receive = on_first_receive
-        self._ended = False
-        self._closed = False
-        self._busy = False
+        self._channel = channel
+        self._status = status if status is not None else BodyStatus()
+        self._memory_limit = memory_limit
+
+    @property
+    def channel(self) -> trio.MemoryReceiveChannel[bytes]:
+        """The `trio.MemoryReceiveChannel` the body arrives on (this clone's).
+
+        Reading it directly works, but a failed body cancels the reader instead of raising.
+        """
+        self._status.wanted.set()
+        return self._channel
+
+    @property
+    def memory_limit(self) -> int | None:
+        """The most bytes `trioweb.Request.receive_body` collects in memory (``None``: any)."""
+        return self._memory_limit
 
     async def receive(self) -> bytes:
         """The next chunk of the body; raises `trio.EndOfChannel` once it has all arrived.
 
+        Several tasks may wait at once (on this stream or its clones); each chunk goes to one.
+
         Raises:
-            trio.ClosedResourceError: the stream was closed, or its exchange is over.
-            trio.BusyResourceError: another task is already waiting in `receive`.
+            trio.EndOfChannel: the whole body was received.
+            trio.ClosedResourceError: this stream was closed, or its exchange is over.
+            HTTPException: the body failed (413, 400, 408); raised again on every call.
+            ClientDisconnected: the client left mid-body.
         """
-        if self._closed:
-            raise trio.ClosedResourceError("the request stream is closed")
-        if self._busy:
-            raise trio.BusyResourceError("another task is already reading the request body")
-        if self._ended:
+        status = self._status
+        if status.error is not None:
             await trio.lowlevel.checkpoint()
-            raise trio.EndOfChannel
-        self._busy = True
+            raise status.error
+        status.wanted.set()
+        with trio.CancelScope() as woken:
+            status._waiting.add(woken)
+            try:
+                return await self._channel.receive()
+            except trio.EndOfChannel:
+                if status.error is not None:
+                    raise status.error from None
+                raise
+            finally:
+                status._waiting.discard(woken)
+        # Only BodyStatus.fail cancels this scope, and it records the error first.
+        raise status.error or trio.ClosedResourceError("the request body failed")
+
+    def receive_nowait(self) -> bytes:
+        """The next chunk if one is waiting in the channel.
+
+        Raises:
+            trio.WouldBlock: no chunk is ready yet.
+            trio.EndOfChannel, trio.ClosedResourceError, HTTPException, ClientDisconnected:
+                as for `receive`.
+        """
+        status = self._status
+        if status.error is not None:
+            raise status.error
+        status.wanted.set()
         try:
-            if self._on_first_receive is not None:
-                # The client may be waiting for "100 Continue" before it sends the body.
-                on_first_receive, self._on_first_receive = self._on_first_receive, None
-                await on_first_receive()
-            chunk = await self._pull()
-        finally:
-            self._busy = False
-        if chunk is None:
-            self._ended = True
-            raise trio.EndOfChannel
-        return chunk
+            return self._channel.receive_nowait()
+        except trio.EndOfChannel:
+            if status.error is not None:
+                raise status.error from None
+            raise
 
     async def get(self) -> bytes | None:
         """The next chunk of the body, or ``None`` at the end (Sanic's idiom)."""
@@ -106,14 +180,28 @@ class RequestStream(trio.abc.ReceiveChannel[bytes]):
 
     read = get
 
-    async def aclose(self) -> None:
-        """Stop reading the body; the rest of it is not read and the connection will close."""
-        self.close()
-        await trio.lowlevel.checkpoint()
+    def clone(self) -> RequestStream:
+        """Another receiver of the same body: chunks go to whichever receiver asks first.
+
+        The body's channel stays open until every clone is closed (or the exchange ends).
+        """
+        return RequestStream(self._channel.clone(), self._status, self._memory_limit)
+
+    def statistics(self) -> trio.MemoryChannelStatistics:
+        """The channel's statistics (`trio.MemoryReceiveChannel.statistics`)."""
+        return self._channel.statistics()
 
     def close(self) -> None:
-        """Synchronous `aclose`."""
-        self._closed = True
+        """Stop receiving through this stream (other clones go on).
+
+        A body nobody reads to its end is not read further, and the connection closes after
+        the response.
+        """
+        self._channel.close()
+
+    async def aclose(self) -> None:
+        """Asynchronous `close`."""
+        await self._channel.aclose()
 
 
 class Request:
@@ -262,20 +350,13 @@ class Request:
         """What trusted proxy headers report (``Forwarded()`` when none is trusted).
 
         Which headers are trusted is decided by ``config.FORWARDED_SECRET``,
-        ``REAL_IP_HEADER`` and ``PROXIES_COUNT``; see `trioweb.proxy`. Parsed once.
-
-        Raises:
-            ValueError: ``config.PROXIES_COUNT`` is not ``None`` or an int >= 0.
+        ``REAL_IP_HEADER`` and ``PROXIES_COUNT``, read when the server starts (the server
+        gives each connection its `trioweb.proxy.ProxyTrust`); see `trioweb.proxy`. Parsed
+        once.
         """
         cached: Forwarded | None = self.__dict__.get("forwarded")
         if cached is None:
-            config = self.app.config
-            cached = self.__dict__["forwarded"] = resolve_forwarded(
-                self.headers,
-                proxies_count=config.PROXIES_COUNT,
-                real_ip_header=config.REAL_IP_HEADER,
-                forwarded_secret=config.FORWARDED_SECRET,
-            )
+            cached = self.__dict__["forwarded"] = self.conn_info.proxy.resolve(self.headers)
         return cached
 
     @property
@@ -373,14 +454,16 @@ class Request:
         On a non-streaming route the body is already there and is returned at once.
 
         Raises:
-            PayloadTooLarge: the body exceeds ``config.REQUEST_MAX_SIZE``.
+            PayloadTooLarge: the body exceeds the route's ``max_body_size`` (by default
+                ``config.REQUEST_MAX_SIZE``), the most a body may take in memory.
         """
-        if self.stream is None:
+        stream = self.stream
+        if stream is None:
             return self.body
-        limit = self.app.body_limit(self, streaming=False)
+        limit = stream.memory_limit
         parts = [self.body] if self.body else []
         size = len(self.body)
-        async for chunk in self.stream:
+        async for chunk in stream:
             size += len(chunk)
             if limit is not None and size > limit:
                 raise PayloadTooLarge(f"the request body exceeds {limit} bytes")

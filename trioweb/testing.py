@@ -146,8 +146,15 @@ class TestClient(httpx.AsyncClient):
             self._stack.push_async_callback(self.server.shutdown)
             await super().__aenter__()
         except BaseException as exc:
-            # Close the nursery here, so the app's own start-up error is what surfaces.
-            if not await self._stack.__aexit__(type(exc), exc, exc.__traceback__):
+            # Close the nursery here, so the app's own start-up error is what surfaces (as
+            # itself, not inside the nursery's exception group).
+            try:
+                if not await self._stack.__aexit__(type(exc), exc, exc.__traceback__):
+                    raise
+            except BaseExceptionGroup as group:
+                leaves = list(_leaves(group))
+                if len(leaves) == 1:
+                    raise leaves[0] from None
                 raise
         return self
 

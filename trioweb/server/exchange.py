@@ -1,239 +1,264 @@
-"""One request/response exchange: its per-request state, and the writer.
+"""One request and its response under HTTP's rules, whatever protocol carries them.
 
-`Exchange` carries the state of the request in flight (body, deadlines, watcher);
-`H11Writer` is the only way response bytes leave a connection (it implements
-`trioweb.response.ResponseWriter` on top of h11).
+`Exchange` knows what HTTP says about one exchange and nothing about how its bytes travel:
+the checks on a request head (505, 400 for Content-Length with Transfer-Encoding, 417, 413
+from Content-Length), the ``Expect: 100-continue`` rule (`Exchange.continue_now`), running the
+app with its errors shaped (a 500 before the response head, an aborted message after it), and
+the 503 for a handler that ran out of ``RESPONSE_TIMEOUT``. It talks to the app through the
+server protocol (`trioweb.app`), to the body through the request (``request.body`` or
+``request.stream``) and to the client through an `ExchangeWriter`. The HTTP/1.1 connection
+(`trioweb.server.http11`) drives it; an ASGI adapter or an HTTP/2 stream would drive the
+same code.
 """
 
 from __future__ import annotations
 
+import contextlib
+import enum
+import logging
 import math
-from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-import h11
 import trio
 
-from ..exceptions import ClientDisconnected
-from ..request import Request
-from ..response import HeaderList
+from ..exceptions import (
+    BadRequest,
+    ClientDisconnected,
+    ExpectationFailed,
+    HTTPException,
+    HTTPVersionNotSupported,
+    PayloadTooLarge,
+    ServiceUnavailable,
+)
+from ..response import ResponseWriter
+from .lifecycle import CancelReason, Lifecycle
 
 if TYPE_CHECKING:
-    from .connection import Connection
+    from ..app import App, RequestPlan
+    from ..request import Request
 
-__all__ = ["STREAM_ERRORS", "Exchange", "H11Writer"]
+__all__ = ["Exchange", "ExchangeWriter", "Framing", "must_propagate"]
 
-_REASONS = {status.value: status.phrase.encode("ascii") for status in HTTPStatus}
-_CLOSE = (b"connection", b"close")
-#: Broken sockets look different on every platform and stream type; all mean "peer is gone".
-STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
-# Header sets made only of these names carry nothing secret, and repeat a lot (the same type
-# and, for many endpoints, the same length): h11 validates each such set once (see _validated).
-_CACHEABLE_HEADERS = frozenset({b"content-type", b"content-length", b"connection"})
-_VALIDATED_LIMIT = 256
-_validated: dict[tuple[tuple[bytes, bytes], ...], h11.Response] = {}
-# Bodies larger than this leave in several writes, so no single write buffers them whole,
-# and WRITE_IDLE_TIMEOUT bounds each piece: a client must take 64 KiB per timeout period.
-_SPLIT_WRITES_OVER = 64 * 1024
+logger = logging.getLogger("trioweb.server")
+access_logger = logging.getLogger("trioweb.access")
+
+
+class Framing(enum.Enum):
+    """How a request body is delimited, read once from its head."""
+
+    NONE = "no body"
+    LENGTH = "Content-Length"
+    CHUNKED = "chunked"
+
+
+class ExchangeWriter(ResponseWriter, Protocol):
+    """What an exchange needs of the writer beyond `ResponseWriter`."""
+
+    #: The status of the response head sent (0 before), and the body bytes sent.
+    status: int
+    sent: int
+
+    async def send_continue(self) -> None:
+        """Send ``100 Continue`` (if the client still waits for it)."""
+        ...
+
+    def abort(self) -> None:
+        """The response cannot be completed: mark it broken, so the connection closes."""
+        ...
+
+
+def must_propagate(exc: BaseException) -> bool:
+    """Whether ``exc`` must never become a response: cancellation, or the process ending.
+
+    Inside an exception group, one such exception is enough. Anything else, even a
+    BaseException that is not trio's (asyncio's ``CancelledError`` from a library), is an
+    error in the app: a 500, not the end of the server.
+    """
+    if isinstance(exc, BaseExceptionGroup):
+        return any(must_propagate(inner) for inner in exc.exceptions)
+    return isinstance(exc, trio.Cancelled | KeyboardInterrupt | SystemExit | GeneratorExit)
 
 
 class Exchange:
-    """The state of one request/response exchange: its body, deadlines and watcher.
+    """One request and its response, from the parsed head to the end of the response.
 
-    Its deadlines are plain times that the server's timekeeper checks (see
-    `Connection.check_deadlines`): RESPONSE_TIMEOUT until the response head goes out, and
-    WRITE_IDLE_TIMEOUT while a write waits on the client.
+    Creating it routes the request (`trioweb.App.plan`); `check_head` then decides whether
+    the head can be served, `respond` runs the app and sends its answer.
+
+    Args:
+        app: The app serving the request.
+        request: The request, with its head; its body is attached by the server.
+        writer: How the response reaches the client.
+        lifecycle: The connection's lifecycle, for the cancel reason and closing.
+        plan: The request's plan when the server made one itself (a stand-in request for
+            an unreadable head); by default the app plans it.
     """
 
     __slots__ = (
-        "body_error",
-        "body_limit",
-        "body_received",
+        "app",
         "content_length",
-        "head_sent",
+        "expects_continue",
+        "framing",
+        "lifecycle",
+        "plan",
         "request",
-        "response_deadline",
-        "swept",
-        "timed_out",
-        "watch_done",
-        "watcher",
-        "write_deadline",
+        "writer",
     )
 
-    def __init__(self, request: Request) -> None:
+    def __init__(
+        self,
+        app: App,
+        request: Request,
+        writer: ExchangeWriter,
+        lifecycle: Lifecycle,
+        plan: RequestPlan | None = None,
+    ) -> None:
+        self.app = app
         self.request = request
-        #: The most body bytes the request may send (``None``: no limit); set when routed.
-        self.body_limit: int | None = None
-        self.body_received = 0  # through h11 (a direct body counts down _direct_left)
-        #: The request's Content-Length, if it has one.
-        self.content_length: int | None = None
-        #: What made the body unreadable (too large, malformed); raised again on each read.
-        self.body_error: Exception | None = None
-        #: The scope of the task watching for a disconnect while the handler runs, if any.
-        self.watcher: trio.CancelScope | None = None
-        self.watch_done: trio.Event | None = None
-        self.swept = False  # a timekeeper sweep saw the handler running
-        self.timed_out = False
-        self.head_sent = False
-        self.response_deadline = math.inf
-        self.write_deadline = math.inf
+        self.writer = writer
+        self.lifecycle = lifecycle
+        self.plan = app.plan(request) if plan is None else plan
+        self.framing = Framing.NONE
+        self.content_length = 0
+        self.expects_continue = False
 
-    def arm_response_timeout(self, timeout: float | None) -> None:
-        """Start the RESPONSE_TIMEOUT clock now (no effect once the head has gone out).
+    def check_head(self, pairs: list[tuple[bytes, bytes]]) -> HTTPException | None:
+        """What is wrong with the request head, before any of its body is read, if anything.
 
-        Called once the whole request has arrived: a streaming upload may take as long as
-        it takes.
+        Also records the body's framing and length and whether the client expects
+        ``100 Continue``. ``pairs`` are the raw header pairs: one pass over them costs less
+        than looking names up, which would index every header of every request.
         """
-        if timeout is not None and not self.head_sent:
-            self.response_deadline = trio.current_time() + timeout
-
-    def deadline(self) -> float:
-        """When the exchange times out, as things stand."""
-        if self.head_sent:
-            return self.write_deadline
-        return min(self.response_deadline, self.write_deadline)
-
-
-def _h11_response(status: int, headers: HeaderList) -> h11.Response:
-    """The h11 event for a response head, validating a common header set only once.
-
-    h11 checks every header name and value against a regular expression, several
-    microseconds a response. It skips that for headers taken from an event it built (its
-    own validated type), so small header sets are validated once and remembered.
-    """
-    reason = _REASONS.get(status, b"")
-    key = tuple(headers)
-    known = _validated.get(key)
-    if known is None:
-        if not all(name in _CACHEABLE_HEADERS for name, _ in headers):
-            return h11.Response(status_code=status, headers=headers, reason=reason)
-        if len(_validated) >= _VALIDATED_LIMIT:
-            _validated.clear()
-        known = _validated[key] = h11.Response(status_code=200, headers=headers)
-    return h11.Response(status_code=status, headers=known.headers, reason=reason)
-
-
-class H11Writer:
-    """The one way response bytes leave the connection (implements `ResponseWriter`)."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self._h11 = conn.h11
-        self.started = False
-        self.finished = False
-        self._no_body = False
-        self._cycle: Exchange | None = None
-        self.status = 0
-        self.sent = 0
-
-    def use(self, connection: h11.Connection) -> None:
-        """Write through ``connection`` from now on (a new one for the next request)."""
-        self._h11 = connection
-
-    def begin(self, method: str, cycle: Exchange | None) -> None:
-        """Reset for a new request; ``cycle`` learns when the head has gone out."""
-        self.started = self.finished = False
-        self._no_body = method == "HEAD"
-        self._cycle = cycle
-        self.status = self.sent = 0
-
-    def _response(self, status: int, headers: HeaderList) -> h11.Response:
-        # Decided as the head leaves, so a shutdown that began mid-request is honoured. A
-        # request body that has not fully arrived cannot be skipped to reach the next request.
-        if not self._conn.request_read() or self._conn.close_after_response():
-            headers = [*headers, _CLOSE]
-        # Built (and so validated by h11) before anything counts as sent: a bad header value
-        # is still answered with a 500.
-        response = _h11_response(status, headers)
-        self._no_body = self._no_body or status in (204, 304)
-        self.started = True
-        self.status = status
-        if self._cycle is not None:
-            self._cycle.head_sent = True
-        return response
-
-    async def send_head(self, status: int, headers: HeaderList) -> None:
-        if self.started:
-            raise RuntimeError("the response head was already sent")
-        await self._send(self._h11.send(self._response(status, headers)))
-
-    async def send_data(self, data: bytes) -> None:
-        if not self.started or self.finished:
-            raise RuntimeError("response data can only follow the head and precede the end")
-        if self._no_body:
-            return
-        self.sent += len(data)
-        if len(data) <= _SPLIT_WRITES_OVER:
-            await self._send(self._h11.send(h11.Data(data=data)))
-            return
-        for start in range(0, len(data), _SPLIT_WRITES_OVER):
-            piece = data[start : start + _SPLIT_WRITES_OVER]
-            await self._send(self._h11.send(h11.Data(data=piece)))
-
-    async def send_end(self) -> None:
-        if self.finished:
-            return
-        self.finished = True
-        await self._send(self._h11.send(h11.EndOfMessage()))
-
-    async def send_complete(self, status: int, headers: HeaderList, body: bytes) -> None:
-        if self.started:
-            raise RuntimeError("the response head was already sent")
-        bodiless = self._no_body or status in (204, 304)
-        for name, value in headers:
-            # h11 would only notice at the body, after the head counts as sent; catch it here
-            # so the client still gets a 500 instead of a cut connection.
-            if name == b"content-length" and not bodiless and value != str(len(body)).encode():
-                raise ValueError(
-                    f"Content-Length says {value.decode()} but the body has {len(body)} bytes"
-                )
-        head = self._h11.send(self._response(status, headers))
-        if self._no_body or not body:
-            self.finished = True
-            await self._send(head + self._h11.send(h11.EndOfMessage()))
-            return
-        self.sent = len(body)
-        if len(body) <= _SPLIT_WRITES_OVER:
-            data = self._h11.send(h11.Data(data=body))
-            self.finished = True
-            await self._send(head + data + self._h11.send(h11.EndOfMessage()))
-            return
-        await self._send(head)
-        for start in range(0, len(body), _SPLIT_WRITES_OVER):
-            await self._send(
-                self._h11.send(h11.Data(data=body[start : start + _SPLIT_WRITES_OVER]))
+        request = self.request
+        if request.http_version not in ("1.0", "1.1"):
+            return HTTPVersionNotSupported(
+                f"HTTP/{request.http_version} is not supported", quiet=True
             )
-        await self.send_end()
+        length = expect = None
+        chunked = False
+        for name, value in pairs:
+            lname = name.lower()
+            if lname == b"content-length":
+                length = value
+            elif lname == b"transfer-encoding":
+                chunked = True
+            elif lname == b"expect" and expect is None:
+                expect = value.decode("latin-1")
+        if length is not None and chunked:
+            # h11 lets chunked win (RFC 9112), but a proxy in front may have used the length:
+            # the classic request-smuggling disagreement. Refuse and close instead.
+            return BadRequest("a request may not carry both Content-Length and Transfer-Encoding")
+        if expect is not None:
+            if expect.lower() != "100-continue":
+                return ExpectationFailed(f"cannot meet the expectation {expect!r}")
+            self.expects_continue = True
+        plan = self.plan
+        if chunked:
+            self.framing = Framing.CHUNKED
+        elif length is not None:
+            self.content_length = size = int(length)  # h11 has checked it is digits
+            if size:
+                self.framing = Framing.LENGTH
+            limit = plan.body_limit
+            if limit is not None and size > limit:
+                return PayloadTooLarge(f"the request body exceeds {limit} bytes")
+        if plan.error is not None and self.expects_continue:
+            # Answer the routing error without inviting a body nobody wants.
+            return plan.error
+        return None
 
-    async def send_continue(self) -> None:
-        """Send ``100 Continue`` if the client is still waiting for it."""
-        if self._h11.they_are_waiting_for_100_continue:
-            await self._send(self._h11.send(h11.InformationalResponse(status_code=100, headers=[])))
+    def continue_now(self, asked: bool) -> bool:
+        """Whether to send ``100 Continue`` now: the ``Expect: 100-continue`` rule.
 
-    async def _send(self, data: bytes | None) -> None:
-        if not data:
-            return
-        timeout = self._conn.config.WRITE_IDLE_TIMEOUT
-        cycle = self._cycle
+        A client that expects it sends the body only after it. It goes out when the body is
+        first asked for: by a streaming handler's first read (``asked``), or, on a buffered
+        route, by the server as soon as the request is routed and within its limits. A
+        request answered before that (a routing error, 413 from Content-Length, refused by
+        middleware, a handler that never reads) never gets one, so the client never sends a
+        body nobody wants.
+        """
+        return (
+            self.expects_continue
+            and self.plan.error is None
+            and (asked or not self.plan.streaming)
+            and not self.writer.started
+        )
+
+    async def respond(self) -> None:
+        """Run middleware and the handler, and send the response.
+
+        An error before the response head went out becomes an error response (500 unless
+        it says otherwise); after it, the message is aborted and the connection closes.
+        Cancellation with `CancelReason.RESPONSE_TIMEOUT` recorded sends a 503 first, if
+        nothing went out. A client that went away ends it quietly.
+        """
+        request, writer = self.request, self.writer
+        request._writer = writer
         try:
-            if cycle is None:
-                # Between exchanges (100 Continue, errors for unreadable requests): rare.
-                with trio.move_on_after(math.inf if timeout is None else timeout) as scope:
-                    await self._conn.transport.send_all(data)
-                if scope.cancelled_caught:
-                    self._h11.send_failed()
-                    raise ClientDisconnected("the client stopped reading")
-            elif timeout is None:
-                await self._conn.transport.send_all(data)
-            else:
-                cycle.write_deadline = trio.current_time() + timeout
-                try:
-                    await self._conn.transport.send_all(data)
-                finally:
-                    cycle.write_deadline = math.inf
-        except trio.Cancelled:
-            self._h11.send_failed()  # some of it may have gone out: the stream is unusable
-            raise
-        except STREAM_ERRORS as exc:
-            self._h11.send_failed()
-            raise ClientDisconnected("the client went away") from exc
+            response = await self.app.dispatch(request)
+            if response is not None and not writer.started:
+                await response.write_to(writer)
+        except ClientDisconnected:
+            return
+        except BaseException as exc:
+            if must_propagate(exc):
+                if isinstance(exc, trio.Cancelled):
+                    await self._answer_timeout()
+                raise
+            await self._fail(exc)
+        finally:
+            if writer.started:
+                self.log_access()
+
+    async def answer(self, exc: BaseException) -> None:
+        """Send the response for an error the server met itself (or one the app raised).
+
+        The app's error handlers shape it (`trioweb.App.handle_error`). A client that went
+        away meanwhile is ignored.
+        """
+        response = await self.app.handle_error(self.request, exc)
+        with contextlib.suppress(ClientDisconnected):
+            await response.write_to(self.writer)
+
+    async def _fail(self, exc: BaseException) -> None:
+        """An error escaped the app: a 500 if nothing went out yet, else abort the message."""
+        if not self.writer.started:
+            await self.answer(exc)
+            return
+        logger.error(
+            "error after the response to %s %s started; closing",
+            self.request.method,
+            self.request.path,
+            exc_info=exc,
+        )
+        self.lifecycle.closing = True
+        self.writer.abort()
+
+    async def _answer_timeout(self) -> None:
+        """Cancelled past RESPONSE_TIMEOUT with nothing sent: the client still gets a 503."""
+        if self.lifecycle.reason is not CancelReason.RESPONSE_TIMEOUT or self.writer.started:
+            return
+        self.lifecycle.take_reason()
+        request = self.request
+        logger.warning(
+            "%s %s: no response within RESPONSE_TIMEOUT; handler cancelled",
+            request.method,
+            request.path,
+        )
+        timeout = self.app.config.WRITE_IDLE_TIMEOUT
+        with trio.CancelScope(shield=True) as shield:
+            shield.deadline = trio.current_time() + (math.inf if timeout is None else timeout)
+            await self.answer(ServiceUnavailable("the handler did not respond in time", quiet=True))
+
+    def log_access(self) -> None:
+        """One line on the ``trioweb.access`` logger: client, method, path, status, bytes."""
+        if self.app.config.ACCESS_LOG and access_logger.isEnabledFor(logging.INFO):
+            request = self.request
+            access_logger.info(
+                "%s %s %s %d %d",
+                request.client_ip,
+                request.method,
+                request.raw_path,
+                self.writer.status,
+                self.writer.sent,
+            )

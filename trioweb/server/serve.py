@@ -1,11 +1,17 @@
-"""Listeners, the server nursery tree, the accept loop and graceful shutdown.
+"""Listeners, the server nursery tree, the accept loop, the timekeeper and graceful shutdown.
 
 ::
 
-    serve_listeners(app, listeners)     app nursery: the server's lifetime, app.add_task() work
+    serve_listeners(app, listeners)     app nursery: the app's lifespan, add_task() work, and
+                                        the timekeeper
       -> handler nursery                one task per connection; given a deadline on shutdown
            -> accept loop per listener  its own cancel scope, cancelled first on shutdown
-           -> Connection.run()          one h11 connection
+           -> HTTP11Connection.run()    one connection, in a nursery of its own
+
+Shutdown: stop accepting and close the listeners, drain (responses say ``Connection: close``,
+idle connections close now, a request that already arrived is still answered, WebSockets get
+1001), ``before_server_stop``, a ``GRACEFUL_SHUTDOWN_TIMEOUT`` deadline on the handler
+nursery, ``after_server_stop``, then the ``add_task`` work is cancelled.
 """
 
 from __future__ import annotations
@@ -20,11 +26,13 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from ..proxy import ProxyTrust
 from ..request import ConnInfo
-from .connection import Connection
+from .feed import SpoolBudget
+from .http11 import HTTP11Connection
 
 if TYPE_CHECKING:
-    from ..app import App, ListenerEvent
+    from ..app import App
 
 __all__ = ["Server", "open_listeners", "serve_listeners"]
 
@@ -45,6 +53,11 @@ class Server:
         host: The address served, as given (the first listener's when several).
         port: The real port (useful when ``0`` was asked for).
         url: ``http://host:port`` (``https`` with TLS).
+        connections: The open connections.
+        spool_budget: What request bodies may spill to disk, all connections together.
+
+    Raises:
+        ValueError: a setting the server reads once at start is invalid (``PROXIES_COUNT``).
     """
 
     def __init__(
@@ -54,7 +67,9 @@ class Server:
         self.listeners = list(listeners)
         self.scheme = scheme
         self.host, self.port = _listener_address(self.listeners)
-        self.connections: set[Connection] = set()
+        self.connections: set[HTTP11Connection] = set()
+        self.spool_budget = SpoolBudget(app.config.REQUEST_STREAM_SPOOL_TOTAL)
+        self._proxy = ProxyTrust.from_config(app.config)
         self._draining = False
         self._stop_requested = trio.Event()
         self._stopped = trio.Event()
@@ -109,11 +124,18 @@ class Server:
                 if self._slots is not None:
                     self._slots.release()
                 raise
-            nursery.start_soon(self._serve_connection, stream)
+            self._start_connection(stream, nursery)
+            del stream  # the connection owns it now; this frame must not keep it alive
 
-    async def _serve_connection(self, stream: trio.abc.Stream) -> None:
-        connection = Connection(self.app, stream, _conn_info(stream, self.scheme), self)
+    def _start_connection(self, stream: trio.abc.Stream, nursery: trio.Nursery) -> None:
+        # Made and counted here, not in its task: a drain that begins before the task runs
+        # must still reach it.
+        info = _conn_info(stream, self.scheme, self._proxy)
+        connection = HTTP11Connection(self.app, stream, info, self)
         self.connections.add(connection)
+        nursery.start_soon(self._serve_connection, connection)
+
+    async def _serve_connection(self, connection: HTTP11Connection) -> None:
         try:
             await connection.run()
         finally:
@@ -174,35 +196,29 @@ async def serve_listeners(
     if scheme is None:
         scheme = "https" if any(isinstance(lsn, trio.SSLListener) for lsn in listeners) else "http"
     server = Server(app, listeners, scheme)
-    # Tasks added by start listeners belong to this run only, like those added while serving.
-    every_run = list(app.tasks)
+    lifespan = app.lifespan()
     try:
-        await _run_listeners(app, "before_server_start")
-        this_run, app.tasks[:] = app.tasks[len(every_run) :], every_run
         async with trio.open_nursery() as app_nursery:
-            app._task_nursery = app_nursery
+            await lifespan.start(app_nursery)
             app_nursery.start_soon(_keep_time, server)
-            for async_fn, args in [*every_run, *this_run]:
-                app_nursery.start_soon(async_fn, *args)
             async with trio.open_nursery() as handler_nursery:
                 handler_nursery.start_soon(_accept_all, server, handler_nursery)
-                await _run_listeners(app, "after_server_start")
+                await lifespan.started()
                 task_status.started(server)
                 await server._stop_requested.wait()
                 server._accept_scope.cancel()
                 for listener in server.listeners:
                     await trio.aclose_forcefully(listener)
                 server._begin_drain()
-                await _run_listeners(app, "before_server_stop")
+                await lifespan.stopping()
                 grace = app.config.GRACEFUL_SHUTDOWN_TIMEOUT
                 handler_nursery.cancel_scope.deadline = trio.current_time() + (
                     math.inf if grace is None else grace
                 )
-            app._task_nursery = None
-            await _run_listeners(app, "after_server_stop")
+            await lifespan.stopped()
             app_nursery.cancel_scope.cancel()
     finally:
-        app._task_nursery = None
+        lifespan.detach()
         with trio.CancelScope(shield=True):
             for listener in server.listeners:
                 await trio.aclose_forcefully(listener)
@@ -210,7 +226,7 @@ async def serve_listeners(
 
 
 async def _keep_time(server: Server) -> None:
-    """Enforce every connection's timeouts from one task (see `Connection.check_deadlines`).
+    """Enforce every connection's timeouts from one task (see `HTTP11Connection.check_deadlines`).
 
     A trio deadline per wait would be exact but costs more than the rest of a small request;
     one sweep every `TIMER_RESOLUTION` seconds costs a few microseconds per open connection,
@@ -218,9 +234,14 @@ async def _keep_time(server: Server) -> None:
     """
     while True:
         await trio.sleep(TIMER_RESOLUTION)
-        now = trio.current_time()
-        for connection in list(server.connections):
-            connection.check_deadlines(now)
+        _sweep(server.connections, trio.current_time())
+
+
+def _sweep(connections: set[HTTP11Connection], now: float) -> None:
+    # A function of its own so that no loop variable outlives the sweep: one in _keep_time
+    # kept the last connection (and its buffers) alive until the next sweep.
+    for connection in list(connections):
+        connection.check_deadlines(now)
 
 
 async def _accept_all(server: Server, nursery: trio.Nursery) -> None:
@@ -228,11 +249,6 @@ async def _accept_all(server: Server, nursery: trio.Nursery) -> None:
         async with trio.open_nursery() as accept_nursery:
             for listener in server.listeners:
                 accept_nursery.start_soon(server._accept_loop, listener, nursery)
-
-
-async def _run_listeners(app: App, event: ListenerEvent) -> None:
-    for listener in app.listeners[event]:
-        await listener(app)
 
 
 def _listener_address(listeners: Sequence[trio.abc.Listener[trio.abc.Stream]]) -> tuple[str, int]:
@@ -245,7 +261,7 @@ def _listener_address(listeners: Sequence[trio.abc.Listener[trio.abc.Stream]]) -
     return "memory", 0
 
 
-def _conn_info(stream: trio.abc.Stream, scheme: str) -> ConnInfo:
+def _conn_info(stream: trio.abc.Stream, scheme: str, proxy: ProxyTrust) -> ConnInfo:
     inner: trio.abc.Stream = stream
     while isinstance(inner, trio.SSLStream):
         inner = inner.transport_stream
@@ -254,7 +270,7 @@ def _conn_info(stream: trio.abc.Stream, scheme: str) -> ConnInfo:
             peer = inner.socket.getpeername()
             local = inner.socket.getsockname()
         except OSError:
-            return ConnInfo(scheme=scheme)
+            return ConnInfo(scheme=scheme, proxy=proxy)
         if isinstance(peer, tuple):
-            return ConnInfo(str(peer[0]), int(peer[1]), str(local[0]), int(local[1]), scheme)
-    return ConnInfo("127.0.0.1", 0, "127.0.0.1", 0, scheme)
+            return ConnInfo(str(peer[0]), int(peer[1]), str(local[0]), int(local[1]), scheme, proxy)
+    return ConnInfo("127.0.0.1", 0, "127.0.0.1", 0, scheme, proxy)

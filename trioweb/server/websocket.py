@@ -1,7 +1,7 @@
 """HTTP/1.1 upgrades handed to trio-websocket, on the same port as HTTP.
 
-h11 has already read the upgrade request, and trio-websocket has no public hook for a
-request parsed elsewhere (trio-websocket#1). So the connection gives
+The HTTP/1.1 reader has already parsed the upgrade request, and trio-websocket has no public
+hook for a request parsed elsewhere (trio-websocket#1). So the connection gives
 ``trio_websocket.wrap_server_stream`` a `ReplayStream`: it first returns the request's bytes
 (re-serialized, plus whatever h11 read past them) and then reads the socket, so
 trio-websocket performs the handshake itself through its public API.
@@ -15,7 +15,6 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-import h11
 import trio
 import trio_websocket
 
@@ -105,10 +104,12 @@ def handshake_problem(request: Request) -> HTTPException | None:
     return None
 
 
-def serialize_head(event: h11.Request) -> bytes:
+def serialize_head(
+    method: bytes, target: bytes, http_version: bytes, pairs: Iterable[tuple[bytes, bytes]]
+) -> bytes:
     """The request head as bytes again, for trio-websocket to parse."""
-    lines = [event.method + b" " + event.target + b" HTTP/" + event.http_version]
-    lines.extend(name + b": " + value for name, value in event.headers.raw_items())
+    lines = [method + b" " + target + b" HTTP/" + http_version]
+    lines.extend(name + b": " + value for name, value in pairs)
     return b"\r\n".join(lines) + b"\r\n\r\n"
 
 

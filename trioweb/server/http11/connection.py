@@ -1,0 +1,561 @@
+"""One HTTP/1.1 connection: the reader task, the lifecycle glue, and buffered exchanges.
+
+The connection task is the h11 reader. It reads a head, has the app plan it, and then:
+
+- on a buffered route reads the whole body (bounded by its limit) and runs the exchange
+  itself: no task, no channel, the fast path for small requests;
+- on a streaming route hands over to `StreamedExchange`, which runs the exchange as a task in
+  this connection's nursery and feeds it the body through a memory channel;
+- on a WebSocket route hands the connection to trio-websocket.
+
+Timeouts are plain deadlines in the `Lifecycle`, which the server's timekeeper checks
+(`HTTP11Connection.check_deadlines`); it records one cancel reason and cancels what the
+reason concerns, and whatever was cancelled reads the reason to decide what to answer.
+
+A handler on a buffered route runs in the reader task, so nothing reads the socket while it
+runs: one seen running by two timekeeper sweeps in a row gets a watcher task that reads once,
+to cancel it if the client leaves. Handlers that answer quicker, almost all, never need one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Protocol
+
+import h11
+import trio
+
+from ...app import RequestPlan
+from ...config import Config
+from ...datastructures import Headers
+from ...exceptions import (
+    BadRequest,
+    ClientDisconnected,
+    HTTPException,
+    RequestHeaderFieldsTooLarge,
+    RequestTimeout,
+    ServiceUnavailable,
+    UpgradeRequired,
+)
+from ...request import ConnInfo, Request
+from ..exchange import Exchange, must_propagate
+from ..feed import SpoolBudget
+from ..lifecycle import CancelReason, Deadline, Event, Lifecycle, Phase
+from ..transport import STREAM_ERRORS, Transport
+from ..websocket import WebSocketSession, handshake_problem, is_upgrade, serialize_head
+from .body import READERS
+from .errors import protocol_error
+from .streaming import StreamedExchange
+from .writer import H11Writer
+
+if TYPE_CHECKING:
+    from ...app import App
+
+__all__ = ["ConnectionHost", "HTTP11Connection"]
+
+logger = logging.getLogger("trioweb.server")
+
+# How long a closing connection keeps reading what the client still sends (see _linger).
+_LINGER_SECONDS = 2.0
+_LINGER_IDLE_SECONDS = 0.5
+
+
+class ConnectionHost(Protocol):
+    """What a connection needs from the server that runs it."""
+
+    @property
+    def draining(self) -> bool:
+        """Whether the server is shutting down (finish the current request, then close)."""
+        ...
+
+    @property
+    def spool_budget(self) -> SpoolBudget:
+        """The server-wide allowance for spilled request bodies."""
+        ...
+
+
+def _new_h11(config: Config) -> h11.Connection:
+    return h11.Connection(h11.SERVER, max_incomplete_event_size=config.REQUEST_MAX_HEADER_SIZE)
+
+
+# -- the connection -------------------------------------------------------------------------------
+
+
+class HTTP11Connection:
+    """Serves HTTP/1.1 on one stream until either side closes it.
+
+    Args:
+        app: Routes and answers the requests.
+        stream: The accepted stream; `run` closes it.
+        conn_info: Addresses, proxy trust and per-connection ``ctx`` for every request.
+        host: The server: whether it drains, and its spill budget.
+    """
+
+    __slots__ = (
+        "_exchange",
+        "_nursery",
+        "_scope",
+        "_streaming",
+        "_sweeps",
+        "_watcher",
+        "_websocket",
+        "app",
+        "config",
+        "conn_info",
+        "h11",
+        "host",
+        "lifecycle",
+        "pending",
+        "transport",
+        "writer",
+    )
+
+    def __init__(
+        self, app: App, stream: trio.abc.Stream, conn_info: ConnInfo, host: ConnectionHost
+    ) -> None:
+        config = app.config
+        self.app = app
+        self.config = config
+        self.conn_info = conn_info
+        self.host = host
+        self.transport = Transport(stream)
+        self.lifecycle = Lifecycle(config.KEEP_ALIVE, config.KEEP_ALIVE_MAX_REQUESTS)
+        self.h11 = _new_h11(config)
+        self.writer = H11Writer(self.h11, self.transport, self.lifecycle, config.WRITE_IDLE_TIMEOUT)
+        # The reader's scope, for the connection task's whole life: a trio scope per wait
+        # costs more than the rest of a small request (the timekeeper cancels this instead).
+        self._scope = trio.CancelScope()
+        self._nursery: trio.Nursery | None = None
+        self._exchange: Exchange | None = None  # the request being served
+        self._streaming: StreamedExchange | None = None  # ... when its route streams
+        self.pending = b""  # read past a body h11 never saw: the next request's bytes
+        self._sweeps = 0  # timekeeper sweeps that saw the current buffered handler running
+        self._watcher: tuple[trio.CancelScope, trio.Event] | None = None
+        self._websocket: WebSocketSession | None = None
+
+    # -- lifetime -------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve requests until the connection ends, then close the stream.
+
+        Never raises for anything a client or a handler can cause; cancellation, and the
+        process ending (KeyboardInterrupt, SystemExit), propagate as usual.
+        """
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                with self._scope:
+                    await self._serve()
+                while self.lifecycle.reason is not None:
+                    await self._after_cancel()
+                nursery.cancel_scope.cancel()  # a watcher, if one is still reading
+            await self._linger()
+        except BaseException as exc:
+            if must_propagate(exc):
+                raise
+            logger.error("connection from %s failed", self.conn_info.client_ip, exc_info=exc)
+        finally:
+            self._nursery = None
+            self._exchange = self._streaming = None
+            await trio.aclose_forcefully(self.transport.stream)
+
+    async def _after_cancel(self) -> None:
+        """The reader was cancelled: answer what the recorded reason calls for, if anything."""
+        reason = self.lifecycle.take_reason()
+        if reason is CancelReason.HEAD_TIMEOUT:
+            await self._reject(RequestTimeout("the request head did not arrive in time"), None)
+        elif reason is CancelReason.BODY_STALLED:
+            exchange = self._exchange
+            if exchange is not None and not self.writer.started:
+                await exchange.answer(RequestTimeout("the request body stalled"))
+                exchange.log_access()
+        elif reason is CancelReason.DRAINING and self._input_waiting():
+            # A request arrived just as the drain began: answer it (Connection: close).
+            self._scope = trio.CancelScope()
+            with self._scope:
+                await self._serve()
+
+    def drain(self) -> None:
+        """Shutdown has begun: close now if idle between requests, else after this response.
+
+        A request that has already arrived is answered (with ``Connection: close``). A
+        WebSocket connection is closed with 1001 (going away).
+        """
+        if self.lifecycle.drain():
+            self.lifecycle.cancel(CancelReason.DRAINING)
+            self._scope.cancel()
+        if self._websocket is not None:
+            self._websocket.going_away()
+
+    def check_deadlines(self, now: float) -> None:
+        """Cancel whatever has outlived its deadline; the server's timekeeper calls this.
+
+        Also, at two sweeps in a row, gives a buffered handler a task watching for the
+        client leaving, and catches response writes that block without a partial send
+        while a streaming body waits for its handler (the full-duplex spill).
+        """
+        reason = self.lifecycle.expired(now)
+        if reason is not None:
+            self.cancel(reason)
+            return
+        if self._streaming is not None:
+            self._streaming.check()
+            return
+        if self.lifecycle.phase in (Phase.HANDLING, Phase.SENDING) and self._watcher is None:
+            self._sweeps += 1
+            # Seen by one sweep, a handler may finish any moment, and most do: only one
+            # still running at the next has surely run for a while. Bytes after the request
+            # (pipelining) must wait: reading on would buffer more.
+            if self._sweeps >= 2 and self.lifecycle.body_done and not self._buffered():
+                scope, done = trio.CancelScope(), trio.Event()
+                self._watcher = (scope, done)
+                if self._nursery is not None:
+                    self._nursery.start_soon(self._watch, scope, done)
+
+    def cancel(self, reason: CancelReason) -> None:
+        """Cancel what ``reason`` concerns, having recorded it."""
+        self.lifecycle.cancel(reason)
+        run = self._streaming
+        if reason in (CancelReason.WRITE_STALLED, CancelReason.CLIENT_GONE):
+            if self._nursery is not None:
+                self._nursery.cancel_scope.cancel()  # the reader and the exchange
+        elif reason is CancelReason.BODY_STALLED and run is not None and run.cancel_body():
+            pass  # the reader's feed of a streaming body: the handler gets a 408 error
+        elif reason is CancelReason.RESPONSE_TIMEOUT and run is not None:
+            run.cancel_exchange()
+        else:
+            self._scope.cancel()
+
+    async def _watch(self, scope: trio.CancelScope, done: trio.Event) -> None:
+        """While the reader runs a buffered handler, read once: if the client left, cancel.
+
+        Anything read (a pipelined request) is kept for the next request.
+        """
+        try:
+            with scope:
+                data = await self.receive()
+                if not data:
+                    self.cancel(CancelReason.CLIENT_GONE)
+                else:
+                    self.keep(data)
+        finally:
+            done.set()
+
+    async def _stop_watching(self) -> None:
+        """Stop the watcher (if one started) before the reader reads again."""
+        if self._watcher is not None:
+            scope, done = self._watcher
+            scope.cancel()
+            with trio.CancelScope(shield=True):
+                await done.wait()
+            self._watcher = None
+
+    async def _linger(self) -> None:
+        """Before closing on a client that may still be sending, let it read our answer.
+
+        Closing a socket with unread input makes the kernel send a reset, which can destroy
+        the response in the client's buffers. So: send EOF, then read and discard for a
+        moment, the way nginx's lingering close does. Needed while a request body is
+        unfinished, or whenever input is waiting (a malformed request's rest, a pipelined
+        request we will not answer).
+        """
+        lifecycle = self.lifecycle
+        stream = self.transport.stream
+        if lifecycle.phase in (Phase.UPGRADED, Phase.CLOSED) or not isinstance(
+            stream, trio.abc.HalfCloseableStream
+        ):
+            return
+        unfinished = lifecycle.phase is not Phase.IDLE and not lifecycle.body_done
+        if not unfinished and not self.transport.readable():
+            return
+        lifecycle.step(Event.LINGER)
+        with trio.move_on_after(_LINGER_SECONDS):
+            try:
+                await stream.send_eof()
+                while True:
+                    with trio.move_on_after(_LINGER_IDLE_SECONDS):
+                        if not await stream.receive_some(self.config.READ_SIZE):
+                            return
+                        continue
+                    return
+            except STREAM_ERRORS:
+                pass
+
+    # -- reading --------------------------------------------------------------------------------
+
+    async def receive(self) -> bytes:
+        """Read once from the socket; a broken or closed socket reads as end of file."""
+        try:
+            return await self.transport.receive_some(self.config.READ_SIZE)
+        except STREAM_ERRORS:
+            return b""
+
+    async def receive_body(self, max_bytes: int) -> bytes:
+        """Up to ``max_bytes`` of body; ``b""`` when the client is gone.
+
+        The wait lasts at most REQUEST_BODY_IDLE_TIMEOUT: a plain deadline, not a scope per
+        read; if it passes, the timekeeper cancels the reader and the client gets 408.
+        """
+        lifecycle = self.lifecycle
+        timeout = self.config.REQUEST_BODY_IDLE_TIMEOUT
+        if timeout is not None:
+            lifecycle.arm(Deadline.BODY, trio.current_time() + timeout)
+        try:
+            return await self.transport.receive_some(max_bytes)
+        except STREAM_ERRORS:
+            return b""
+        finally:
+            lifecycle.disarm()
+
+    def keep(self, data: bytes) -> None:
+        """Keep bytes read past the current request for the next one."""
+        if self.h11.their_state is h11.DONE:
+            self.h11.receive_data(data)
+        else:  # after a body h11 never saw: for the fresh parser of the next request
+            self.pending += data
+
+    def _buffered(self) -> bool:
+        """Whether bytes past the current request were read already."""
+        return bool(self.pending or self.h11.trailing_data[0])
+
+    def _input_waiting(self) -> bool:
+        """Whether a request may have arrived: bytes read already, or waiting in the socket."""
+        return self._buffered() or self.transport.readable()
+
+    async def _serve(self) -> None:
+        while True:
+            event = await self._read_head()
+            if event is None:
+                return
+            if not await self._serve_request(event):
+                return
+            if not await self.next_cycle():
+                return
+
+    async def _read_head(self) -> h11.Request | None:
+        """The next request head, or ``None`` when the connection is to end.
+
+        A malformed (400), too large (431) or unsupported (505) head is answered here. The
+        deadlines are the lifecycle's: the idle wait for a first byte, then REQUEST_TIMEOUT
+        for the whole head (the timekeeper cancels, and `_after_cancel` answers 408).
+        """
+        h = self.h11
+        lifecycle = self.lifecycle
+        config = self.config
+        pending, closed = h.trailing_data
+        fed = len(pending)
+        if not pending and not closed:
+            # Nothing buffered: h11 could only say NEED_DATA, so wait for bytes first.
+            if self.host.draining:
+                return None
+            timeout = config.REQUEST_TIMEOUT if lifecycle.served == 0 else config.KEEP_ALIVE_TIMEOUT
+            if timeout is not None:
+                lifecycle.arm(Deadline.IDLE, trio.current_time() + timeout)
+            data = await self.receive()
+            lifecycle.disarm()
+            if not data:
+                return None
+            h.receive_data(data)
+            fed = len(data)
+        lifecycle.step(Event.BYTES)
+        if config.REQUEST_TIMEOUT is not None:
+            lifecycle.arm(Deadline.HEAD, trio.current_time() + config.REQUEST_TIMEOUT)
+        try:
+            while True:
+                try:
+                    event = h.next_event()
+                except h11.RemoteProtocolError as exc:
+                    await self._reject(protocol_error(exc, config, in_body=False), None)
+                    return None
+                if event is h11.NEED_DATA:
+                    data = await self.receive()
+                    h.receive_data(data)  # b"": end of file, which h11's next event reports
+                    fed += len(data)
+                    continue
+                if type(event) is h11.Request:
+                    # h11 checks max_incomplete_event_size only while a head is incomplete,
+                    # so a whole oversized head arriving in one read passes it (h11#182).
+                    limit = config.REQUEST_MAX_HEADER_SIZE
+                    if fed > limit and fed - len(h.trailing_data[0]) > limit:
+                        error = RequestHeaderFieldsTooLarge(
+                            f"the request head exceeds {limit} bytes", quiet=True
+                        )
+                        await self._reject(error, event.method)
+                        return None
+                    return event
+                if type(event) is h11.ConnectionClosed:
+                    return None
+                raise RuntimeError(f"unexpected {event!r} while waiting for a request")
+        finally:
+            lifecycle.disarm()
+
+    async def next_cycle(self) -> bool:
+        """Get ready for the next request on this connection; ``False`` if there is none."""
+        await self._stop_watching()
+        self._exchange = None
+        h = self.h11
+        if h.our_state is not h11.DONE or not self.lifecycle.keep_alive:
+            return False
+        if h.their_state is h11.DONE:
+            h.start_next_cycle()
+        else:
+            # The body went past h11 (_LengthBody), which still waits for it: a fresh parser
+            # takes whatever arrived after the body.
+            self.h11 = h = _new_h11(self.config)
+            self.writer.use(h)
+            if self.pending:  # (receive_data(b"") would mean end of file)
+                h.receive_data(self.pending)
+                self.pending = b""
+        self.lifecycle.step(Event.NEXT)
+        return True
+
+    # -- one request ------------------------------------------------------------------------------
+
+    async def _serve_request(self, event: h11.Request) -> bool:
+        """Serve one request; ``False`` when the connection must end after it."""
+        # raw_items() is a plain list, much cheaper to go through than h11's Headers.
+        pairs = event.headers.raw_items()
+        method = event.method.decode("ascii")
+        request = Request(
+            method,
+            event.target,
+            Headers(pairs),
+            app=self.app,
+            http_version=event.http_version.decode("ascii"),
+            conn_info=self.conn_info,
+        )
+        writer = self.writer
+        writer.begin(method)
+        exchange = self._exchange = Exchange(self.app, request, writer, self.lifecycle)
+        problem = exchange.check_head(pairs)
+        plan = exchange.plan
+        lifecycle = self.lifecycle
+        if plan.websocket is not None and problem is None:
+            if is_upgrade(request):
+                lifecycle.step(Event.DISPATCH)
+                await self._upgrade(event, exchange, plan.websocket)
+                return False
+            problem = UpgradeRequired("this path serves WebSocket connections only")
+        if problem is not None:
+            # Answered without reading the body: the connection closes after it.
+            request._route_error = problem
+            request.route = None
+            lifecycle.closing = True
+        elif plan.streaming:
+            nursery = self._nursery
+            if nursery is None:  # pragma: no cover - set for as long as run() runs
+                raise RuntimeError("the connection is not running")
+            run = self._streaming = StreamedExchange(self, exchange, nursery)
+            try:
+                await run.run(nursery)
+            finally:
+                self._streaming = None
+            return True
+        elif not await self._read_body(exchange):
+            return False
+        self._sweeps = 0
+        lifecycle.step(Event.DISPATCH)
+        self.arm_response()
+        await exchange.respond()
+        return True
+
+    def arm_response(self) -> None:
+        """The whole request has arrived: RESPONSE_TIMEOUT runs until the response head."""
+        timeout = self.config.RESPONSE_TIMEOUT
+        if timeout is not None and self.lifecycle.phase is Phase.HANDLING:
+            self.lifecycle.arm(Deadline.RESPONSE, trio.current_time() + timeout)
+
+    async def _read_body(self, exchange: Exchange) -> bool:
+        """Read a buffered route's whole body into ``request.body``; ``False``: client gone.
+
+        A body past the limit or malformed becomes the request's routing error, so the
+        handler is skipped and the error answered (then the connection closes).
+        """
+        self.lifecycle.step(Event.READ_BODY)
+        if exchange.continue_now(asked=False):
+            await self.writer.send_continue()
+        request = exchange.request
+        reader = READERS[exchange.framing](self, exchange)
+        size = self.config.READ_SIZE
+        try:
+            parts = []
+            while (chunk := await reader.read(size)) is not None:
+                parts.append(chunk)
+        except ClientDisconnected:
+            return False
+        except HTTPException as exc:
+            request._route_error = exc
+            request.route = None
+            self.lifecycle.closing = True
+            return True
+        request.body = parts[0] if len(parts) == 1 else b"".join(parts)
+        return True
+
+    # -- answers without an exchange -------------------------------------------------------------
+
+    async def _reject(self, error: HTTPException, method: bytes | None) -> None:
+        """Answer a request whose head could not be served, then close.
+
+        Error handlers get a stand-in request (``GET /``, or the real method when the head
+        was parsed, so a HEAD request gets no body) so ``@app.exception`` shapes these too.
+        """
+        if self.h11.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+            return
+        name = "HEAD" if method == b"HEAD" else "GET"
+        stand_in = Request(name, b"/", Headers(), app=self.app, conn_info=self.conn_info)
+        self.writer.begin(name)
+        self.lifecycle.closing = True
+        plan = RequestPlan(False, None, None)
+        exchange = Exchange(self.app, stand_in, self.writer, self.lifecycle, plan)
+        await exchange.answer(error)
+        exchange.log_access()
+
+    async def _upgrade(
+        self, event: h11.Request, exchange: Exchange, served: tuple[str, ...]
+    ) -> None:
+        """Hand the connection to trio-websocket, unless middleware or the request refuses.
+
+        From here on the socket belongs to the WebSocket; the HTTP timeouts no longer apply.
+        """
+        request = exchange.request
+        problem: HTTPException | None = None
+        try:
+            body_event = self.h11.next_event()
+        except h11.RemoteProtocolError as exc:
+            problem = protocol_error(exc, self.config, in_body=True)
+        else:
+            if not isinstance(body_event, h11.EndOfMessage):
+                problem = BadRequest("a WebSocket upgrade request may not have a body")
+            else:
+                problem = handshake_problem(request)
+        if problem is not None:
+            self.lifecycle.closing = True
+            await exchange.answer(problem)
+            exchange.log_access()
+            return
+        refusal = None if self.host.draining else await self.app.before_upgrade(request)
+        if refusal is None and self.host.draining:
+            # Checked after middleware too: a shutdown may have begun while it ran.
+            refusal = self.app.error_response(
+                ServiceUnavailable("the server is shutting down"), request
+            )
+        if refusal is not None:
+            self.lifecycle.closing = True
+            with contextlib.suppress(ClientDisconnected):
+                await refusal.write_to(self.writer)
+            exchange.log_access()
+            return
+        if self._nursery is None:  # pragma: no cover - set for as long as run() runs
+            raise RuntimeError("the connection is not running")
+        self.lifecycle.step(Event.UPGRADE)
+        self.lifecycle.disarm()
+        pairs = event.headers.raw_items()
+        handshake = serialize_head(event.method, event.target, event.http_version, pairs)
+        self._websocket = WebSocketSession(request, self.config, self._nursery)
+        try:
+            await self._websocket.run(
+                handshake + self.h11.trailing_data[0], self.transport.stream, served
+            )
+        finally:
+            self._websocket = None

@@ -1,0 +1,216 @@
+"""The response writer: heads and bodies through h11 onto the connection's transport."""
+
+from __future__ import annotations
+
+import math
+import time
+from email.utils import formatdate
+from http import HTTPStatus
+
+import h11
+import trio
+
+from ...exceptions import ClientDisconnected
+from ...response import HeaderList
+from ..lifecycle import Event, Lifecycle
+from ..transport import STREAM_ERRORS, Transport
+
+__all__ = ["H11Writer"]
+
+_REASONS = {status.value: status.phrase.encode("ascii") for status in HTTPStatus}
+_CLOSE = (b"connection", b"close")
+# Header sets made only of these names carry nothing secret, and repeat a lot (the same type
+# and, for many endpoints, the same length): h11 validates each such set once (see _validated).
+_CACHEABLE_HEADERS = frozenset({b"content-type", b"content-length", b"connection"})
+_VALIDATED_LIMIT = 256
+_validated: dict[tuple[tuple[bytes, bytes], ...], h11.Response] = {}
+# Bodies larger than this leave in several writes, so no single write buffers them whole,
+# and WRITE_IDLE_TIMEOUT bounds each piece: a client must take 64 KiB per timeout period.
+_SPLIT_WRITES_OVER = 64 * 1024
+
+
+class _Clock:
+    """The ``Date`` header (RFC 9110 section 6.6.1: a server with a clock MUST send it).
+
+    Formatted once a second; the validated header sets, which include it, start over then.
+    """
+
+    second = -1
+    value = b""
+
+    @classmethod
+    def date(cls) -> bytes:
+        now = int(time.time())
+        if now != cls.second:
+            cls.second = now
+            cls.value = formatdate(now, usegmt=True).encode("ascii")
+            _validated.clear()
+        return cls.value
+
+
+def _h11_response(status: int, headers: HeaderList) -> h11.Response:
+    """The h11 event for a response head, with ``Date``, validating a common set only once.
+
+    h11 checks every header name and value against a regular expression, several
+    microseconds a response. It skips that for headers taken from an event it built (its
+    own validated type), so small header sets are validated once a second and remembered.
+    """
+    reason = _REASONS.get(status, b"")
+    date = _Clock.date()
+    key = tuple(headers)
+    known = _validated.get(key)
+    if known is None:
+        if not all(name in _CACHEABLE_HEADERS for name, _ in headers):
+            if not any(name == b"date" for name, _ in headers):
+                headers = [*headers, (b"date", date)]
+            return h11.Response(status_code=status, headers=headers, reason=reason)
+        if len(_validated) >= _VALIDATED_LIMIT:
+            _validated.clear()
+        known = _validated[key] = h11.Response(status_code=200, headers=[*headers, (b"date", date)])
+    return h11.Response(status_code=status, headers=known.headers, reason=reason)
+
+
+class H11Writer:
+    """The one way response bytes leave a connection (an `ExchangeWriter`).
+
+    It knows the h11 connection, the transport and the lifecycle, and nothing of the
+    connection that owns them. Each write arms the lifecycle's write deadline
+    (``WRITE_IDLE_TIMEOUT``), which the timekeeper enforces.
+    """
+
+    __slots__ = (
+        "_h11",
+        "_lifecycle",
+        "_no_body",
+        "_timeout",
+        "_transport",
+        "finished",
+        "sent",
+        "started",
+        "status",
+    )
+
+    def __init__(
+        self,
+        connection: h11.Connection,
+        transport: Transport,
+        lifecycle: Lifecycle,
+        write_timeout: float | None,
+    ) -> None:
+        self._h11 = connection
+        self._transport = transport
+        self._lifecycle = lifecycle
+        self._timeout = write_timeout
+        self.started = False
+        self.finished = False
+        self._no_body = False
+        self.status = 0
+        self.sent = 0
+
+    def use(self, connection: h11.Connection) -> None:
+        """Write through ``connection`` from now on (a fresh one for the next request)."""
+        self._h11 = connection
+
+    def begin(self, method: str) -> None:
+        """Get ready to answer a ``method`` request."""
+        self.started = self.finished = False
+        self._no_body = method == "HEAD"
+        self.status = self.sent = 0
+
+    def _head(self, status: int, headers: HeaderList, complete: bool) -> bytes:
+        # Decided as the head leaves, so a shutdown that began mid-request is honoured. A
+        # whole response sent while the request body is still unread closes the connection:
+        # nobody will read the rest of it. A streamed one does not say so yet: its handler
+        # may read the body to its end while it writes (see HTTP11Connection._next_cycle).
+        lifecycle = self._lifecycle
+        if lifecycle.closing or (complete and not lifecycle.body_done):
+            headers = [*headers, _CLOSE]
+        # Built (and so validated by h11) before anything counts as sent: a bad header value
+        # is still answered with a 500.
+        event = _h11_response(status, headers)
+        self._no_body = self._no_body or status in (204, 304)
+        self.started = True
+        self.status = status
+        lifecycle.step(Event.HEAD_SENT)
+        return self._h11.send(event) or b""
+
+    async def send_head(self, status: int, headers: HeaderList) -> None:
+        if self.started:
+            raise RuntimeError("the response head was already sent")
+        await self._send(self._head(status, headers, complete=False))
+
+    async def send_data(self, data: bytes) -> None:
+        if not self.started or self.finished:
+            raise RuntimeError("response data can only follow the head and precede the end")
+        if self._no_body:
+            return
+        self.sent += len(data)
+        if len(data) <= _SPLIT_WRITES_OVER:
+            await self._send(self._h11.send(h11.Data(data=data)) or b"")
+            return
+        for start in range(0, len(data), _SPLIT_WRITES_OVER):
+            piece = data[start : start + _SPLIT_WRITES_OVER]
+            await self._send(self._h11.send(h11.Data(data=piece)) or b"")
+
+    async def send_end(self) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        await self._send(self._h11.send(h11.EndOfMessage()) or b"")
+
+    async def send_complete(self, status: int, headers: HeaderList, body: bytes) -> None:
+        if self.started:
+            raise RuntimeError("the response head was already sent")
+        bodiless = self._no_body or status in (204, 304)
+        for name, value in headers:
+            # h11 would only notice at the body, after the head counts as sent; catch it here
+            # so the client still gets a 500 instead of a cut connection.
+            if name == b"content-length" and not bodiless and value != b"%d" % len(body):
+                raise ValueError(
+                    f"Content-Length says {value.decode()} but the body has {len(body)} bytes"
+                )
+        h = self._h11
+        head = self._head(status, headers, complete=True)
+        if self._no_body or not body:
+            self.finished = True
+            await self._send(head + (h.send(h11.EndOfMessage()) or b""))
+            return
+        self.sent = len(body)
+        if len(body) <= _SPLIT_WRITES_OVER:
+            data = h.send(h11.Data(data=body)) or b""
+            self.finished = True
+            await self._send(head + data + (h.send(h11.EndOfMessage()) or b""))
+            return
+        await self._send(head)
+        for start in range(0, len(body), _SPLIT_WRITES_OVER):
+            await self._send(h.send(h11.Data(data=body[start : start + _SPLIT_WRITES_OVER])) or b"")
+        await self.send_end()
+
+    async def send_continue(self) -> None:
+        """Send ``100 Continue`` if the client is still waiting for it."""
+        h = self._h11
+        if h.they_are_waiting_for_100_continue:
+            await self._send(h.send(h11.InformationalResponse(status_code=100, headers=[])) or b"")
+
+    def abort(self) -> None:
+        """The response cannot be completed: no end is sent, and the connection closes."""
+        self._lifecycle.closing = True
+        if self._h11.our_state is h11.SEND_BODY:
+            self._h11.send_failed()
+
+    async def _send(self, data: bytes) -> None:
+        if not data:
+            return
+        lifecycle = self._lifecycle
+        if self._timeout is not None:
+            lifecycle.write_deadline = trio.current_time() + self._timeout
+        try:
+            await self._transport.send_all(data)
+        except trio.Cancelled:
+            self._h11.send_failed()  # some of it may have gone out: the stream is unusable
+            raise
+        except STREAM_ERRORS as exc:
+            self._h11.send_failed()
+            raise ClientDisconnected("the client went away") from exc
+        finally:
+            lifecycle.write_deadline = math.inf
