@@ -7,8 +7,14 @@ its clients first).
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import time
+from email.utils import parsedate_to_datetime
+
 import h11
 import httpx
+import pytest
 import trio
 
 from trioweb import App
@@ -395,3 +401,126 @@ async def test_a_client_leaving_a_slow_handler_cancels_it(autojump_clock: trio.a
         await stream.aclose()
         await cancelled.wait()
         assert trio.current_time() - start <= 0.5  # within one timekeeper sweep or two
+
+
+# -- found from outside (issue 10): each of these once failed --------------------------------
+
+
+async def test_a_head_request_with_an_oversized_head_in_one_read_gets_a_bodiless_431(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.ERROR, logger="trioweb")
+    async with running(make_app()) as server:
+        with trio.fail_after(TIMEOUT):
+            stream = await trio.open_tcp_stream(server.host, server.port)
+            await stream.send_all(b"HEAD / HTTP/1.1\r\nHost: a\r\nX: " + b"a" * 9000 + b"\r\n\r\n")
+            reply = await RawClient(stream).read_until_closed()
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
+    assert body == b""  # HEAD: the headers only
+    assert not caplog.records
+
+
+async def test_every_response_has_a_date_header() -> None:
+    async with make_app().test_client() as client:
+        for response in (await client.get("/"), await client.get("/missing")):
+            date = parsedate_to_datetime(response.headers["date"])
+            assert abs(date.timestamp() - time.time()) < 5
+
+
+async def test_a_date_header_set_by_the_handler_is_kept() -> None:
+    app = App("dated")
+
+    @app.get("/")
+    async def dated(req: Request) -> HTTPResponse:
+        return text("old", headers={"Date": "Sun, 06 Nov 1994 08:49:37 GMT", "X-A": "1"})
+
+    async with app.test_client() as client:
+        response = await client.get("/")
+    assert response.headers.get_list("date") == ["Sun, 06 Nov 1994 08:49:37 GMT"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"5;" + b"x" * (1024 * 1024) + b"\r\nhello\r\n0\r\n\r\n", 400),  # huge chunk extension
+        (b"zz\r\n" + b"x" * (1024 * 1024), 400),  # a bad chunk size, the body still coming
+    ],
+    ids=["chunk-extension", "chunk-size"],
+)
+async def test_a_framing_error_mid_body_is_answered_then_closed_without_a_reset(
+    body: bytes, status: int
+) -> None:
+    """The server lingers: it reads what the client still sends, so no reset destroys the
+    answer (a reset makes the client's next read fail with ECONNRESET)."""
+    async with running(make_app()) as server:
+        with trio.fail_after(TIMEOUT):
+            stream = await trio.open_tcp_stream(server.host, server.port)
+            head = b"POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+            async def send() -> None:
+                with contextlib.suppress(trio.BrokenResourceError):
+                    await stream.send_all(head + body)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(send)
+                reply = bytearray()
+                while chunk := await stream.receive_some(65536):  # ECONNRESET would raise
+                    reply += chunk
+            await stream.aclose()
+    assert reply.startswith(b"HTTP/1.1 %d " % status)
+    assert reply.endswith(b"\n")  # the whole error page arrived
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "message"),
+    [
+        (b"GARBAGE\r\n\r\n", 400, "malformed request line"),
+        (b"GET / HTTP/1.1\r\nno colon here\r\n\r\n", 400, "malformed header line"),
+        (b"GET / HTTP/1.1\r\n\r\n", 400, "an HTTP/1.1 request needs a Host header"),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "only one Host header"),
+        (b"GET /\xff HTTP/1.1\r\nHost: t\r\n\r\n", 400, "malformed request line"),
+        (
+            b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+            400,
+            "conflicting Content-Length headers",
+        ),
+        (
+            b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: x\r\n\r\n",
+            400,
+            "malformed Content-Length header",
+        ),
+        (
+            b"POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n",
+            501,
+            "only Transfer-Encoding: chunked is supported",
+        ),
+        (
+            b"POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            400,
+            "malformed chunked body: bad chunk size line",
+        ),
+        (
+            b"POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"2\r\nabcd\r\n",
+            400,
+            "malformed chunked body: a chunk is longer than its size",
+        ),
+        (b"GET / HTTP/1.1\r\nHost: t\r\nX: " + b"a" * 9000 + b"\r\n\r\n", 431, "exceeds 8192"),
+        (b"GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505, "HTTP/2.0 is not supported"),
+        (
+            b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nExpect: teapot\r\n\r\nx",
+            417,
+            "cannot meet the expectation 'teapot'",
+        ),
+    ],
+)
+async def test_connection_level_errors_have_pinned_messages(
+    raw: bytes, status: int, message: str
+) -> None:
+    reply = await exchange(make_app(), raw)
+    assert reply.startswith(b"HTTP/1.1 %d " % status), reply[:100]
+    text_body = reply.partition(b"\r\n\r\n")[2].decode()
+    assert message in text_body
+    assert "bytearray" not in text_body
+    assert "h11" not in text_body

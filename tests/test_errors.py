@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import h11
+import httpx
 import pytest
 import trio
 
@@ -228,3 +232,54 @@ def test_unauthorized_keeps_the_usual_arguments_apart_from_the_challenge() -> No
     assert exc.context == {"a": 1}
     with pytest.raises(TypeError, match="need a scheme"):
         Unauthorized("who?", realm="site")
+
+
+class ForeignError(BaseException):
+    """A BaseException that is not trio's, like asyncio.CancelledError from a library."""
+
+
+def foreign_app() -> App:
+    app = App("foreign")
+
+    @app.get("/handler")
+    async def handler(req: Request) -> HTTPResponse:
+        raise asyncio.CancelledError("from an asyncio library")
+
+    @app.get("/middleware")
+    async def middleware_route(req: Request) -> HTTPResponse:
+        return text("unreachable")  # pragma: no cover
+
+    @app.on_request
+    async def explode(req: Request) -> None:
+        if req.path == "/middleware":
+            raise ForeignError("middleware")
+
+    @app.get("/after-head")
+    async def after_head(req: Request) -> StreamingHTTPResponse:
+        async def body(response: StreamingHTTPResponse) -> None:
+            await response.write("partial")
+            raise ForeignError("mid-body")
+
+        return stream(body)
+
+    @app.get("/")
+    async def index(req: Request) -> HTTPResponse:
+        return text("alive")
+
+    return app
+
+
+async def test_a_foreign_base_exception_is_one_500_and_the_server_lives_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with running(foreign_app()) as server, httpx.AsyncClient() as client:
+        with trio.fail_after(TIMEOUT):
+            for path in ("/handler", "/middleware"):
+                response = await client.get(server.url + path)
+                assert response.status_code == 500
+                assert "Internal Server Error" in response.text
+            with pytest.raises(httpx.RemoteProtocolError):
+                await client.get(server.url + "/after-head")  # aborted: no final chunk
+            assert (await client.get(server.url + "/")).text == "alive"
+    logged = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(logged) == 3  # one line with its traceback per failure, nothing more

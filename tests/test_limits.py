@@ -228,3 +228,20 @@ async def test_a_route_limit_overrides_request_max_size_for_buffered_bodies() ->
 def test_a_negative_body_limit_is_rejected() -> None:
     with pytest.raises(ValueError, match="max_body_size must be a byte count"):
         App("bad").post("/", max_body_size=-1)
+
+
+async def test_no_closed_connection_stays_referenced_by_the_timekeeper(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """The sweep's loop variable once kept the last connection swept alive until the next
+    sweep that found any connection (so, on a quiet server, forever)."""
+    app = limits_app()
+    async with app.test_client() as client:
+        assert client.server is not None
+        assert (await client.get("/")).text == "ok"
+        await trio.sleep(1)  # several sweeps see the open connection
+        await client.aclose()  # httpx closes its pooled connection
+        await settle(client.server)
+        await trio.sleep(1)  # sweeps of an empty server
+        gc.collect()
+        assert not [o for o in gc.get_objects() if isinstance(o, Connection)]

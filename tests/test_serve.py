@@ -211,3 +211,51 @@ async def test_shutdown_under_load_answers_every_accepted_request() -> None:
                     await trio.open_tcp_stream(server.host, server.port)
                 release.set()
     assert sorted(replies) == sorted((200, str(i * 1000).encode(), True) for i in range(in_flight))
+
+
+async def test_shutdown_under_keep_alive_load_answers_every_request_sent_before_it() -> None:
+    """64 keep-alive clients that always have a request in flight: none is lost.
+
+    A request sent while the server is not yet draining must be answered (the last one with
+    ``Connection: close``); after that the client stops, as a real client would.
+    """
+    app = App("busy")
+
+    @app.get("/")
+    async def index(req: Request) -> HTTPResponse:
+        return text("ok")
+
+    answered = 0
+    lost: list[BaseException] = []
+    warmed_up = trio.Event()
+
+    async def keep_asking(server: Server) -> None:
+        nonlocal answered
+        client = await RawClient.connect(server)
+        try:
+            while not server.draining:
+                await client.send(request("GET", "/"), h11.EndOfMessage())
+                try:
+                    head, body = await client.response()
+                except (h11.RemoteProtocolError, trio.BrokenResourceError, OSError) as exc:
+                    lost.append(exc)
+                    return
+                assert (head.status_code, body) == (200, b"ok")
+                answered += 1
+                if answered >= 64 * 20:
+                    warmed_up.set()
+                if (b"connection", b"close") in head.headers:
+                    return
+                client.h11.start_next_cycle()
+        finally:
+            await client.aclose()
+
+    with trio.fail_after(TIMEOUT * 3):
+        async with trio.open_nursery() as nursery:
+            server: Server = await nursery.start(app.serve, "127.0.0.1", 0)
+            async with trio.open_nursery() as clients:
+                for _ in range(64):
+                    clients.start_soon(keep_asking, server)
+                await warmed_up.wait()
+                await server.shutdown()
+    assert lost == []

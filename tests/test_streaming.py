@@ -458,3 +458,29 @@ async def test_a_request_sent_while_a_slow_streaming_handler_runs_is_not_lost(
     assert log == ["hash", "next"]
     assert reply.count(b"HTTP/1.1 200 OK") == 2
     assert hashlib.sha256(b"abc").hexdigest().encode() in reply
+
+
+async def test_a_streamed_response_that_reads_the_whole_body_keeps_the_connection() -> None:
+    """The seed's echo: the head goes out before the body is read; keep-alive survives."""
+    app = App("keep")
+
+    @app.post("/stream", stream=True)
+    async def echo(req: Request) -> StreamingHTTPResponse:
+        async def streaming(response: StreamingHTTPResponse) -> None:
+            assert req.stream is not None
+            while (body := await req.stream.get()) is not None:
+                await response.write(body.decode().replace("1", "A"))
+
+        return stream(streaming)
+
+    async with running(app) as server:
+        with trio.fail_after(TIMEOUT):
+            client = await RawClient.connect(server)
+            for _ in range(3):
+                await client.send(request("POST", "/stream", [("Content-Length", "6")]))
+                await client.send(h11.Data(data=b"1a1b1c"), h11.EndOfMessage())
+                head, body = await client.response()
+                assert (head.status_code, body) == (200, b"AaAbAc")
+                assert (b"connection", b"close") not in head.headers
+                client.h11.start_next_cycle()
+            await client.aclose()

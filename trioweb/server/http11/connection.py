@@ -61,6 +61,10 @@ _LINGER_SECONDS = 2.0
 _LINGER_IDLE_SECONDS = 0.5
 
 
+# Cancel reasons that end the wait for a request; one may have arrived all the same.
+_WAIT_ENDED = (CancelReason.DRAINING, CancelReason.IDLE_TIMEOUT)
+
+
 class ConnectionHost(Protocol):
     """What a connection needs from the server that runs it."""
 
@@ -170,8 +174,9 @@ class HTTP11Connection:
             if exchange is not None and not self.writer.started:
                 await exchange.answer(RequestTimeout("the request body stalled"))
                 exchange.log_access()
-        elif reason is CancelReason.DRAINING and self._input_waiting():
-            # A request arrived just as the drain began: answer it (Connection: close).
+        elif reason in _WAIT_ENDED and self._input_waiting():
+            # A request arrived just as the wait for one ended: answer it, in a scope of its
+            # own (after a drain, with Connection: close).
             self._scope = trio.CancelScope()
             with self._scope:
                 await self._serve()
@@ -346,8 +351,9 @@ class HTTP11Connection:
         pending, closed = h.trailing_data
         fed = len(pending)
         if not pending and not closed:
-            # Nothing buffered: h11 could only say NEED_DATA, so wait for bytes first.
-            if self.host.draining:
+            # Nothing buffered: h11 could only say NEED_DATA, so wait for bytes first. When
+            # draining, only for a request that has already arrived.
+            if self.host.draining and not self.transport.readable():
                 return None
             timeout = config.REQUEST_TIMEOUT if lifecycle.served == 0 else config.KEEP_ALIVE_TIMEOUT
             if timeout is not None:
@@ -357,6 +363,10 @@ class HTTP11Connection:
             if not data:
                 return None
             h.receive_data(data)
+            if lifecycle.reason is not None:
+                # Cancelled (a drain, the idle timeout) just as the request arrived: the
+                # reader's scope is spent, so the request is served from _after_cancel.
+                return None
             fed = len(data)
         lifecycle.step(Event.BYTES)
         if config.REQUEST_TIMEOUT is not None:
@@ -395,7 +405,12 @@ class HTTP11Connection:
         await self._stop_watching()
         self._exchange = None
         h = self.h11
-        if h.our_state is not h11.DONE or not self.lifecycle.keep_alive:
+        lifecycle = self.lifecycle
+        if h.our_state is not h11.DONE or not lifecycle.body_done:
+            return False
+        # Closing with the last response out without saying so: a drain began while it was
+        # sent. A request that arrived meanwhile is still answered (Connection: close).
+        if lifecycle.closing and not (self.host.draining and self._input_waiting()):
             return False
         if h.their_state is h11.DONE:
             h.start_next_cycle()
@@ -407,7 +422,7 @@ class HTTP11Connection:
             if self.pending:  # (receive_data(b"") would mean end of file)
                 h.receive_data(self.pending)
                 self.pending = b""
-        self.lifecycle.step(Event.NEXT)
+        lifecycle.step(Event.NEXT)
         return True
 
     # -- one request ------------------------------------------------------------------------------
