@@ -310,7 +310,7 @@ class BodyFeed:
                     return
         finally:
             if self._closed:
-                spool.discard()
+                spool.discard()  # (close() did; a no-op unless it raced a transfer)
 
     def end(self) -> None:
         """The whole body was put: receivers see its end once they have taken every piece."""
@@ -327,7 +327,6 @@ class BodyFeed:
         self._closed = True
         self._send.close()
         self.receive.close()
-        if self._spilling:
-            self._wake()  # the feeder drops the spool when it sees the feed closed
-        elif self._spool is not None:
-            self._spool.discard()
+        if self._spool is not None:
+            self._spool.discard()  # closed once a transfer in a worker thread is done
+        self._wake()  # a feeder waiting for the reader sees the feed closed

@@ -350,6 +350,7 @@ class HTTP11Connection:
         config = self.config
         pending, closed = h.trailing_data
         fed = len(pending)
+        start = pending[:5]  # enough to tell a HEAD request, whose answers have no body
         if not pending and not closed:
             # Nothing buffered: h11 could only say NEED_DATA, so wait for bytes first. When
             # draining, only for a request that has already arrived.
@@ -368,6 +369,7 @@ class HTTP11Connection:
                 # reader's scope is spent, so the request is served from _after_cancel.
                 return None
             fed = len(data)
+            start = data[:5]
         lifecycle.step(Event.BYTES)
         if config.REQUEST_TIMEOUT is not None:
             lifecycle.arm(Deadline.HEAD, trio.current_time() + config.REQUEST_TIMEOUT)
@@ -376,12 +378,16 @@ class HTTP11Connection:
                 try:
                     event = h.next_event()
                 except h11.RemoteProtocolError as exc:
-                    await self._reject(protocol_error(exc, config, in_body=False), None)
+                    # A head too large or malformed may still have said HEAD: no body then.
+                    said = b"HEAD" if start == b"HEAD " else None
+                    await self._reject(protocol_error(exc, config, in_body=False), said)
                     return None
                 if event is h11.NEED_DATA:
                     data = await self.receive()
                     h.receive_data(data)  # b"": end of file, which h11's next event reports
                     fed += len(data)
+                    if len(start) < 5:
+                        start += data[: 5 - len(start)]
                     continue
                 if type(event) is h11.Request:
                     # h11 checks max_incomplete_event_size only while a head is incomplete,

@@ -170,6 +170,10 @@ class H11Writer:
                     f"Content-Length says {value.decode()} but the body has {len(body)} bytes"
                 )
         h = self._h11
+        if self._no_body and h.their_http_version is None:
+            # HEAD, said by a head h11 could not parse: h11 would hold a Content-Length to a
+            # body; without one it ends the answer by closing, which is what happens anyway.
+            headers = [(name, value) for name, value in headers if name != b"content-length"]
         head = self._head(status, headers, complete=True)
         if self._no_body or not body:
             self.finished = True
