@@ -104,7 +104,7 @@ async def test_the_seed_echo_answers_httpx_from_another_process_with_flat_memory
             # The peak since now (VmHWM reset; Linux, our own process or root) or since start.
             reset = True
             try:
-                Path(f"/proc/{pid}/clear_refs").write_text("5")
+                await trio.Path(f"/proc/{pid}/clear_refs").write_text("5")
             except OSError:  # pragma: no cover - not allowed here: the lifetime peak counts
                 reset = False
             for size in SIZES:
