@@ -85,6 +85,9 @@ class NotDraining:
     draining = False
     spool_budget = SpoolBudget(None)
 
+    def closed(self, connection: HTTP11Connection) -> None:
+        pass
+
 
 async def serve_trioweb(stream: ReplayStream) -> None:
     info = ConnInfo("127.0.0.1", 1, "127.0.0.1", 2)

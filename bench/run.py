@@ -15,7 +15,10 @@ RSS growth while a 1 GiB upload streams into a slow consumer (``/slow-echo``), a
 keep-alive connection with 1,000 open. The table shows medians over rounds and ratios; absolute
 numbers drift on a shared machine, the ratios hold. See docs/performance.md.
 
-    python bench/run.py --rounds 3 --duration 5 [--output results.md]
+    python bench/run.py --rounds 3 --duration 5 [--output results.md] [--baseline dda13d4]
+
+``--baseline REV`` adds trioweb at another commit as a peer (checked out into a temporary git
+worktree), so a change is measured against what it replaces in the same run.
 
 Progress goes to stderr, the table to stdout.
 """
@@ -72,7 +75,9 @@ class Server:
     label: str
     argv: Callable[[int], list[str]]
     needs: tuple[str, ...] = ()  # importable modules it needs (the peers)
-    memory: bool = False  # measure RSS (trioweb and the floor)
+    memory: bool = False  # measure RSS (single-process servers only)
+    cwd: Path = ROOT
+    env: tuple[tuple[str, str], ...] = ()  # added to the environment
 
 
 SERVERS = (
@@ -88,9 +93,25 @@ SERVERS = (
            lambda port: [sys.executable, "-m", "uvicorn", "--http", "h11", "--loop", "asyncio",
                          "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
                          "--log-level", "warning", "bench.starlette_app:app"],
-           needs=("uvicorn", "starlette")),
+           needs=("uvicorn", "starlette"), memory=True),
 )
-FLOOR, TRIOWEB = "floor", "trioweb"
+FLOOR, TRIOWEB, BASELINE = "floor", "trioweb", "baseline"
+
+
+def baseline_server(revision: str, workdir: Path) -> Server:
+    """trioweb at ``revision``, checked out into a git worktree under ``workdir``."""
+    tree = workdir / f"trioweb-{revision}"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--force", str(tree),
+                    revision], check=True, capture_output=True)
+    app = tree / "bench" / "trioweb_app.py"
+    return Server(BASELINE, f"trioweb@{revision}",
+                  lambda port: [sys.executable, str(app), str(port)], memory=True, cwd=tree,
+                  env=(("PYTHONPATH", str(tree)),))
+
+
+def remove_worktree(server: Server) -> None:
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(server.cwd)],
+                   capture_output=True)
 
 
 @dataclass(frozen=True)
@@ -137,8 +158,9 @@ def running(server: Server, pin: Pinning, logdir: Path) -> Iterator[tuple[int, i
     port = free_port()
     logfile = logdir / f"{server.name}-{port}.log"
     with logfile.open("wb") as out:
-        proc = subprocess.Popen([*pin.server, *server.argv(port)], cwd=ROOT, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen([*pin.server, *server.argv(port)], cwd=server.cwd, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, **dict(server.env)})
     try:
         deadline = time.monotonic() + 30
         while not answers(port):
@@ -387,10 +409,13 @@ async def slow_upload_growth(port: int, pid: int, size: int) -> tuple[int, float
     return peak - before, seconds
 
 
-async def idle_rss_per_connection(port: int, pid: int, count: int) -> tuple[float, int, int]:
-    """RSS growth per idle keep-alive connection with ``count`` open, each after one request.
+async def idle_rss_per_connection(port: int, pid: int, count: int,
+                                  requests: int) -> tuple[float, int, int]:
+    """RSS growth per idle keep-alive connection with ``count`` open, after ``requests`` each.
 
-    Returns (bytes per connection, connections opened, connections still answering after).
+    ``requests=0``: connected and silent, as a browser's spare connection is; ``1``: after
+    one request, waiting for the next. Returns (bytes per connection, connections opened,
+    connections still answering after).
     """
     for _ in range(10):  # warm the connection path: a few connections, one request each
         client = await Client.connect(port)
@@ -406,7 +431,8 @@ async def idle_rss_per_connection(port: int, pid: int, count: int) -> tuple[floa
             with contextlib.suppress(OSError, ConnectionError, trio.BrokenResourceError):
                 client = await Client.connect(port)
                 clients.append(client)
-                await client.get("/")
+                for _ in range(requests):
+                    await client.get("/")
 
     try:
         async with trio.open_nursery() as nursery:
@@ -535,15 +561,16 @@ def measure_round(server: Server, pin: Pinning, opts: Options, upload_file: Path
         record["slow upload growth"].append(growth)
         log(f"  {server.name:<15} slow upload: peak RSS +{growth / 1e6:.1f} MB "
             f"({size / seconds / 1e6:,.0f} MB/s consumed)")
-    with running(server, pin, logdir) as (port, pid):
-        per_conn, opened, alive = trio.run(idle_rss_per_connection, port, pid,
-                                           opts.idle_connections)
-        record["idle rss per connection"].append(per_conn)
-        log(f"  {server.name:<15} idle: {per_conn / 1e3:.1f} KB per connection "
-            f"({opened} opened, {alive} still answering)")
-        if opened < opts.idle_connections or alive < opened:
-            notes.append(f"{server.name}: idle test opened {opened} of "
-                         f"{opts.idle_connections} connections, {alive} still answered after")
+    for requests, key in ((0, "silent rss per connection"), (1, "idle rss per connection")):
+        with running(server, pin, logdir) as (port, pid):
+            per_conn, opened, alive = trio.run(idle_rss_per_connection, port, pid,
+                                               opts.idle_connections, requests)
+            record[key].append(per_conn)
+            log(f"  {server.name:<15} idle after {requests} request(s): "
+                f"{per_conn / 1e3:.1f} KB per connection ({opened} opened, {alive} answering)")
+            if opened < opts.idle_connections or alive < opened:
+                notes.append(f"{server.name}: idle test ({requests} requests) opened {opened} of"
+                             f" {opts.idle_connections} connections, {alive} answered after")
 
 
 def run(opts: Options, pin: Pinning) -> tuple[Samples, list[str], list[str]]:
@@ -596,6 +623,8 @@ def rows() -> list[Row]:
     result.append(Row("upload", "upload 100 MiB to `/echo`: MB/s", "MB/s", 0))
     result.append(Row("download", "download 100 MiB from `/stream`: MB/s", "MB/s", 0))
     result.append(Row("slow upload growth", "peak RSS growth, 1 GiB slow upload: MB", "MB", 1))
+    result.append(Row("silent rss per connection", "RSS per connection, no request yet: KB",
+                      "KB", 1))
     result.append(Row("idle rss per connection", "RSS per idle keep-alive conn: KB", "KB", 1))
     return result
 
@@ -648,30 +677,34 @@ def results_table(samples: Samples, servers: list[Server]) -> list[str]:
 
 
 def targets_table(samples: Samples) -> list[str]:
-    """Issue 6's targets against this run's medians."""
+    """The targets of the issues that set them (6 and 10) against this run's medians."""
 
     def med(server: str, key: str) -> float | None:
         return median(samples, server, key)
 
     checks: list[tuple[str, tuple[str, str]]] = [
-        ("`GET /` 64 conn req/s >= 0.8x floor",
-         _cmp(med(TRIOWEB, "rps / 64"), med(FLOOR, "rps / 64"), 0.8, True)),
-        ("`GET /` 64 conn req/s >= 4x Hypercorn-trio",
+        ("`GET /` 64 conn req/s >= 1.0x floor (10)",
+         _cmp(med(TRIOWEB, "rps / 64"), med(FLOOR, "rps / 64"), 1.0, True)),
+        ("`GET /` 64 conn req/s >= 4x Hypercorn-trio (6)",
          _cmp(med(TRIOWEB, "rps / 64"), med("hypercorn-trio", "rps / 64"), 4.0, True)),
-        ("`GET /` 64 conn req/s > Uvicorn-h11",
+        ("`GET /` 64 conn req/s > Uvicorn-h11 (6)",
          _cmp(med(TRIOWEB, "rps / 64"), med("uvicorn-h11", "rps / 64"), 1.0, True, strict=True)),
-        ("`GET /` 64 conn p99 <= 1.2x floor",
+        ("`GET /` 64 conn p99 <= 1.2x floor (6)",
          _cmp(med(TRIOWEB, "p99 / 64"), med(FLOOR, "p99 / 64"), 1.2, False)),
-        ("upload MB/s >= 0.8x floor",
-         _cmp(med(TRIOWEB, "upload"), med(FLOOR, "upload"), 0.8, True)),
-        ("download MB/s >= 0.8x floor",
-         _cmp(med(TRIOWEB, "download"), med(FLOOR, "download"), 0.8, True)),
-        ("peak RSS growth, 1 GiB slow upload < 16 MB",
+        ("upload MB/s >= 0.85x baseline (10)",
+         _cmp(med(TRIOWEB, "upload"), med(BASELINE, "upload"), 0.85, True)),
+        ("download MB/s >= 1.0x baseline (10)",
+         _cmp(med(TRIOWEB, "download"), med(BASELINE, "download"), 1.0, True)),
+        ("peak RSS growth, 1 GiB slow upload < 16 MB (6)",
          _limit(med(TRIOWEB, "slow upload growth"), 16e6, 1e-6, "MB")),
-        ("RSS per idle keep-alive connection < 32 KB",
-         _limit(med(TRIOWEB, "idle rss per connection"), 32e3, 1e-3, "KB")),
+        ("RSS per connection, no request yet <= Uvicorn-h11's (10)",
+         _cmp(med(TRIOWEB, "silent rss per connection"),
+              med("uvicorn-h11", "silent rss per connection"), 1.0, False)),
+        ("RSS per idle keep-alive connection <= Uvicorn-h11's (10)",
+         _cmp(med(TRIOWEB, "idle rss per connection"),
+              med("uvicorn-h11", "idle rss per connection"), 1.0, False)),
     ]
-    lines = ["| target (issue 6) | trioweb | met |", "|---|---:|:---:|"]
+    lines = ["| target (issue) | trioweb | met |", "|---|---:|:---:|"]
     lines += [f"| {label} | {value} | {met} |" for label, (value, met) in checks]
     return lines
 
@@ -772,6 +805,8 @@ def main() -> int:
     parser.add_argument("--slow-upload-mib", type=int, default=1024,
                         help="size of the slow upload in MiB (1024)")
     parser.add_argument("--output", type=Path, help="also write the table to this file")
+    parser.add_argument("--baseline", metavar="REV",
+                        help="also measure trioweb at this git revision (a worktree)")
     args = parser.parse_args()
 
     if shutil.which("wrk") is None:
@@ -801,8 +836,16 @@ def main() -> int:
     for note in notes:
         log(f"note: {note}")
 
+    baseline = None
+    if args.baseline:
+        baseline = baseline_server(args.baseline, Path(tempfile.mkdtemp(prefix="trioweb-base-")))
+        opts.servers.insert(1, baseline)
     load = os.getloadavg()[0]
-    samples, run_notes, failed = run(opts, pin)
+    try:
+        samples, run_notes, failed = run(opts, pin)
+    finally:
+        if baseline is not None:
+            remove_worktree(baseline)
     text = report(samples, notes + run_notes, opts, pin, load)
     print(text)
     if args.output:

@@ -53,6 +53,8 @@ async def test_a_busy_handler_stops_the_reader_and_nothing_spills() -> None:
     async with transport_pair() as (transport, _), trio.open_nursery() as nursery:
         budget = SpoolBudget(None)
         feed = BodyFeed(transport, nursery, max_chunk=4096, spool_limit=None, budget=budget)
+        assert feed.offer(b"first")  # the channel holds one piece
+        assert not feed.offer(CHUNK)
         put_done = trio.Event()
 
         async def put() -> None:
@@ -61,11 +63,12 @@ async def test_a_busy_handler_stops_the_reader_and_nothing_spills() -> None:
 
         nursery.start_soon(put)
         await trio.testing.wait_all_tasks_blocked()
-        assert not put_done.is_set()  # no receiver: the reader waits (backpressure)
+        assert not put_done.is_set()  # the handler takes nothing: the reader waits
         assert not feed.spilling
         assert budget.used == 0
-        assert await feed.receive.receive() == CHUNK
+        assert await feed.receive.receive() == b"first"
         await put_done.wait()
+        assert await feed.receive.receive() == CHUNK
         feed.close()
 
 
@@ -89,7 +92,8 @@ async def test_a_blocked_write_makes_the_waiting_reader_spill_and_order_is_kept(
         # Blocked writes: the reader goes on, into the spill; nobody has received a byte.
         await settled(body.is_set)
         assert feed.spilling
-        assert budget.used == sum(len(p) for p in pieces)  # the one in hand went there too
+        # All but the first, which the channel holds; the one in hand went there too.
+        assert budget.used == sum(len(p) for p in pieces[1:])
         assert await collect(feed.receive) == b"".join(pieces)
         assert budget.used == 0
         assert not feed.spilling
@@ -102,7 +106,8 @@ async def test_once_writes_flow_again_the_reader_waits_for_the_handler() -> None
             transport, nursery, max_chunk=4096, spool_limit=None, budget=SpoolBudget(None)
         )
         writer: trio.CancelScope = await nursery.start(block_writes_until_cancelled, transport)
-        assert await feed.put(b"1" * 10)  # spilled: nobody receives, the write is blocked
+        assert feed.offer(b"0" * 10)  # the channel holds one piece
+        assert await feed.put(b"1" * 10)  # spilled: the channel is full, the write blocked
         assert feed.spilling
         writer.cancel()
         await trio.testing.wait_all_tasks_blocked()
@@ -117,6 +122,7 @@ async def test_once_writes_flow_again_the_reader_waits_for_the_handler() -> None
         nursery.start_soon(put_second)
         await trio.testing.wait_all_tasks_blocked()
         assert not second.is_set()  # waits for the handler to take the spill first
+        assert await feed.receive.receive() == b"0" * 10
         assert await feed.receive.receive() == b"1" * 10
         assert await feed.receive.receive() == b"2" * 10
         await second.wait()
@@ -147,8 +153,9 @@ async def test_a_spill_past_a_limit_raises_spool_limit_naming_it(
         feed = BodyFeed(transport, nursery, max_chunk=4096, spool_limit=spool_limit, budget=budget)
         await nursery.start(block_writes, transport)
         await trio.testing.wait_all_tasks_blocked()
-        assert await feed.put(CHUNK)
-        assert await feed.put(CHUNK)
+        assert feed.offer(CHUNK)  # into the channel
+        assert await feed.put(CHUNK)  # spilled
+        assert await feed.put(CHUNK)  # spilled: 2,000 bytes held
         with pytest.raises(SpoolLimit) as caught:
             await feed.put(CHUNK)
         assert caught.value.setting == setting
@@ -165,6 +172,7 @@ async def test_put_says_false_once_every_receiver_is_closed() -> None:
         )
         clone = feed.receive.clone()
         feed.receive.close()
+        assert feed.offer(CHUNK)  # the channel holds one piece
         result: list[bool] = []
 
         async def put() -> None:

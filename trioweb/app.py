@@ -148,9 +148,9 @@ class App(RouteRegistrar):
         self.blueprints: dict[str, Blueprint] = {}
         # Set by the server while it runs, so `add_task` can start work at once.
         self._task_nursery: trio.Nursery | None = None
-        # Plans by (route, streaming), made on first use; settings are read when serving
-        # starts, so `lifespan` clears it.
-        self._plans: dict[tuple[Route, bool], RequestPlan] = {}
+        # Plans by route name, (buffered, streaming), made on first use; settings are read
+        # when serving starts, so `lifespan` clears it.
+        self._plans: dict[str, tuple[RequestPlan, RequestPlan]] = {}
 
     def __repr__(self) -> str:
         return f"App({self.name!r})"
@@ -325,19 +325,19 @@ class App(RouteRegistrar):
             )
         route = request.route = match.route
         request.match_info = match.params
-        streaming = route.is_stream(request.method)
-        plan = self._plans.get((route, streaming))
-        if plan is None:
+        plans = self._plans.get(route.name)
+        if plans is None:
             info = self._route_info[route.name]
             in_memory = self.config.REQUEST_MAX_SIZE
             if info.max_body_size is not None:
                 in_memory = info.max_body_size
             # A streamed body is unlimited unless the route says otherwise: it never has to
             # fit in memory.
-            limit = info.max_body_size if streaming else in_memory
-            plan = RequestPlan(streaming, limit, in_memory, info.websocket)
-            self._plans[route, streaming] = plan
-        return plan
+            plans = self._plans[route.name] = (
+                RequestPlan(False, in_memory, in_memory, info.websocket),
+                RequestPlan(True, info.max_body_size, in_memory, info.websocket),
+            )
+        return plans[route.is_stream(request.method)]
 
     def lifespan(self) -> Lifespan:
         """The app's listeners and ``add_task`` work around one server's life (see `Lifespan`)."""

@@ -54,28 +54,34 @@ class BodyStatus:
     """What a streamed body's channel cannot carry: why the body failed, and who asked for it.
 
     Shared by the server, which reads the body, and every `RequestStream` cloned from one.
+    When the body fails, the server records the error here and then closes the channel's
+    send side: a `RequestStream` that meets the end raises the error instead. A handler that
+    took the raw channel (`RequestStream.channel`) would take that end for the body's, so
+    the server cancels it instead (see ``raw``).
     """
 
-    __slots__ = ("_waiting", "error", "wanted")
+    __slots__ = ("asked", "error", "raw", "wanted")
 
     def __init__(self) -> None:
         #: What made the body unreadable (413, 400, 408, the client gone), once it failed.
         self.error: BaseException | None = None
+        #: Whether a handler asked for the body (``wanted`` is set then).
+        self.asked = False
         #: Set when a handler first asks for the body (``Expect: 100-continue`` waits for it).
         self.wanted = trio.Event()
-        self._waiting: set[trio.CancelScope] = set()
+        #: Whether a handler took the raw channel (it is cancelled if the body fails).
+        self.raw = False
 
-    def fail(self, error: BaseException) -> int:
-        """Record ``error`` (the first one stays) and wake every `RequestStream.receive` waiting.
+    def ask(self) -> None:
+        """A handler asked for the body."""
+        if not self.asked:
+            self.asked = True
+            self.wanted.set()
 
-        Returns how many waiting receivers were woken: they raise the error. A task waiting on
-        the raw channel is not among them; the server cancels it instead.
-        """
+    def fail(self, error: BaseException) -> None:
+        """Record why the body failed (the first error stays); readers raise it from now on."""
         if self.error is None:
             self.error = error
-        for scope in self._waiting:
-            scope.cancel()
-        return len(self._waiting)
 
 
 class RequestStream(trio.abc.ReceiveChannel[bytes]):
@@ -115,7 +121,9 @@ class RequestStream(trio.abc.ReceiveChannel[bytes]):
 
         Reading it directly works, but a failed body cancels the reader instead of raising.
         """
-        self._status.wanted.set()
+        status = self._status
+        status.raw = True
+        status.ask()
         return self._channel
 
     @property
@@ -138,19 +146,14 @@ class RequestStream(trio.abc.ReceiveChannel[bytes]):
         if status.error is not None:
             await trio.lowlevel.checkpoint()
             raise status.error
-        status.wanted.set()
-        with trio.CancelScope() as woken:
-            status._waiting.add(woken)
-            try:
-                return await self._channel.receive()
-            except trio.EndOfChannel:
-                if status.error is not None:
-                    raise status.error from None
-                raise
-            finally:
-                status._waiting.discard(woken)
-        # Only BodyStatus.fail cancels this scope, and it records the error first.
-        raise status.error or trio.ClosedResourceError("the request body failed")
+        if not status.asked:
+            status.ask()
+        try:
+            return await self._channel.receive()
+        except trio.EndOfChannel:
+            if status.error is not None:
+                raise status.error from None
+            raise
 
     def receive_nowait(self) -> bytes:
         """The next chunk if one is waiting in the channel.
@@ -163,13 +166,29 @@ class RequestStream(trio.abc.ReceiveChannel[bytes]):
         status = self._status
         if status.error is not None:
             raise status.error
-        status.wanted.set()
+        status.ask()
         try:
             return self._channel.receive_nowait()
         except trio.EndOfChannel:
             if status.error is not None:
                 raise status.error from None
             raise
+
+    async def __anext__(self) -> bytes:
+        # `receive`, with StopAsyncIteration for the end: one frame less on every chunk of
+        # ``async for chunk in request.stream``.
+        status = self._status
+        if status.error is not None:
+            await trio.lowlevel.checkpoint()
+            raise status.error
+        if not status.asked:
+            status.ask()
+        try:
+            return await self._channel.receive()
+        except trio.EndOfChannel:
+            if status.error is not None:
+                raise status.error from None
+            raise StopAsyncIteration from None
 
     async def get(self) -> bytes | None:
         """The next chunk of the body, or ``None`` at the end (Sanic's idiom)."""

@@ -196,7 +196,7 @@ class BodyFeed:
         spool_limit: int | None,
         budget: SpoolBudget,
     ) -> None:
-        self._send, self.receive = trio.open_memory_channel[bytes](0)
+        self._send, self.receive = trio.open_memory_channel[bytes](1)
         self._watch = watch
         self._nursery = nursery
         self._max_chunk = max_chunk
@@ -212,6 +212,20 @@ class BodyFeed:
     def spilling(self) -> bool:
         """Whether pieces are going to the spool file (a write is blocked, the handler busy)."""
         return self._spilling
+
+    def offer(self, chunk: bytes) -> bool:
+        """Hand ``chunk`` over if that needs no wait (the usual case); ``False`` if not done.
+
+        A synchronous fast path for `put`: no coroutine when a receiver waits or the
+        channel has room, and nothing is spilling.
+        """
+        if self._spilling or self._closed:
+            return False
+        try:
+            self._send.send_nowait(chunk)
+        except (trio.WouldBlock, trio.BrokenResourceError):
+            return False
+        return True
 
     async def put(self, chunk: bytes) -> bool:
         """Hand ``chunk`` to the handler, waiting while it is busy and no write is blocked.
@@ -320,13 +334,20 @@ class BodyFeed:
         else:
             self._send.close()
 
-    def close(self) -> None:
-        """The exchange is over: close both ends of the channel and drop any spill."""
+    def fail(self) -> None:
+        """The body failed: its receivers see the end now (and the failure, from the status).
+
+        Nothing more is put or handed over; any spill is dropped.
+        """
         if self._closed:
             return
         self._closed = True
         self._send.close()
-        self.receive.close()
         if self._spool is not None:
             self._spool.discard()  # closed once a transfer in a worker thread is done
         self._wake()  # a feeder waiting for the reader sees the feed closed
+
+    def close(self) -> None:
+        """The exchange is over: close both ends of the channel and drop any spill."""
+        self.receive.close()
+        self.fail()

@@ -38,6 +38,10 @@ __all__ = [
 class Phase(enum.Enum):
     """Where a connection stands."""
 
+    # Members are singletons: hash by identity, in C (Enum's own __hash__ is Python code,
+    # and the table is looked up several times a request).
+    __hash__ = object.__hash__
+
     IDLE = "waiting for a request"
     HEAD = "reading a head"
     BODY = "reading a body"
@@ -50,6 +54,10 @@ class Phase(enum.Enum):
 
 class Event(enum.Enum):
     """What can happen to a connection."""
+
+    # Members are singletons: hash by identity, in C (Enum's own __hash__ is Python code,
+    # and the table is looked up several times a request).
+    __hash__ = object.__hash__
 
     BYTES = "the first bytes of a request arrived"
     READ_BODY = "the route wants its body read before the handler runs"

@@ -42,6 +42,7 @@ logger = logging.getLogger("trioweb.server")
 # instead of failing the server (trio.serve_listeners does the same).
 _ACCEPT_CAPACITY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 _ACCEPT_RETRY_DELAY = 0.1
+_TASK_NAME = "trioweb connection"
 #: How late a connection timeout may fire, in seconds (the timekeeper's sweep interval).
 TIMER_RESOLUTION = 0.25
 
@@ -133,15 +134,15 @@ class Server:
         info = _conn_info(stream, self.scheme, self._proxy)
         connection = HTTP11Connection(self.app, stream, info, self)
         self.connections.add(connection)
-        nursery.start_soon(self._serve_connection, connection)
+        # A name of our own: trio would make one per task from the function's, in memory
+        # for as long as the connection is open.
+        nursery.start_soon(connection.run, name=_TASK_NAME)
 
-    async def _serve_connection(self, connection: HTTP11Connection) -> None:
-        try:
-            await connection.run()
-        finally:
-            self.connections.discard(connection)
-            if self._slots is not None:
-                self._slots.release()
+    def closed(self, connection: HTTP11Connection) -> None:
+        """``connection`` has closed: forget it, and free its slot (MAX_CONNECTIONS)."""
+        self.connections.discard(connection)
+        if self._slots is not None:
+            self._slots.release()
 
 
 async def open_listeners(

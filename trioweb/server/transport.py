@@ -2,10 +2,11 @@
 
 `trio.SocketStream` wraps every call in a conflict detector and a context manager that
 translates socket errors, about 4 microseconds a request and response, which is several
-percent of a small request. A connection is read by one task at a time and written by one
-task at a time anyway, and it treats every `OSError` as the client being gone, so for a plain
-TCP or Unix stream `Transport` calls the socket (`trio.SocketStream.socket`) directly. TLS and
-in-memory streams go through the stream as usual.
+percent of a small request, and the stream and its detectors take memory on every open
+connection. A connection is read by one task at a time and written by one task at a time
+anyway, and it treats every `OSError` as the client being gone, so for a plain TCP or Unix
+connection `Transport` keeps only the trio socket (`trio.SocketStream.socket`) and calls it
+directly. TLS and in-memory streams go through the stream as usual.
 
 A streaming request body spills to disk only while a response write is blocked on a client
 that is not reading (see `trioweb.server.feed`). trio's ``send`` gives no sign of blocking,
@@ -16,12 +17,23 @@ included, could take more right now.
 
 from __future__ import annotations
 
+import os
 import select
-from collections.abc import Callable
+import socket
+import sys
+from collections.abc import Awaitable, Callable
 
 import trio
 
 __all__ = ["STREAM_ERRORS", "Transport"]
+
+#: Broken sockets look different on every platform and stream type; all mean "peer is gone".
+STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+
+# A connected socket's descriptor can be read with os.read on POSIX (not on Windows).
+_READ_FD = sys.platform != "win32"
+_POLLIN = getattr(select, "POLLIN", 1)
+_POLLOUT = getattr(select, "POLLOUT", 4)
 
 
 def _socket_fd(stream: trio.abc.Stream) -> int:
@@ -43,20 +55,20 @@ def _ready(fd: int, events: int) -> bool:
         return bool(poller.poll(0))
     # Windows has no poll(); select's FD_SETSIZE limit does not apply to its sockets.
     readers, writers, _ = select.select(  # pragma: no cover - not on POSIX
-        [fd] if events & select.POLLIN else [], [fd] if events & select.POLLOUT else [], [], 0
+        [fd] if events & _POLLIN else [], [fd] if events & _POLLOUT else [], [], 0
     )
     return bool(readers or writers)  # pragma: no cover
 
 
-_POLLIN = getattr(select, "POLLIN", 1)
-_POLLOUT = getattr(select, "POLLOUT", 4)
-
-
 class Transport:
-    """Sends and receives a connection's bytes.
+    """Sends and receives a connection's bytes, and closes it.
 
     Errors are those of the stream or of its socket: `trio.BrokenResourceError`,
     `trio.ClosedResourceError` or `OSError` all mean the peer is gone.
+
+    Args:
+        stream: The accepted stream. A plain `trio.SocketStream` is not kept: only its
+            socket is (`stream` makes a new one when one is needed).
 
     Attributes:
         sending: Whether a `send_all` is in progress.
@@ -64,21 +76,59 @@ class Transport:
             to know; the body feed does while the handler's channel is full).
     """
 
-    __slots__ = ("_fd", "_socket", "on_blocked", "sending", "stream")
+    __slots__ = ("_fd", "_socket", "_stream", "on_blocked", "sending")
 
     def __init__(self, stream: trio.abc.Stream) -> None:
-        self.stream = stream
-        # Exactly a SocketStream: a subclass may have reasons of its own to be called.
-        self._socket = stream.socket if type(stream) is trio.SocketStream else None
         self._fd = _socket_fd(stream)
+        # Exactly a SocketStream: a subclass may have reasons of its own to be called.
+        self._socket: trio.socket.SocketType | None = None
+        self._stream: trio.abc.Stream | None = stream
+        if type(stream) is trio.SocketStream:
+            self._socket, self._stream = stream.socket, None
         self.sending = False
         self.on_blocked: Callable[[], None] | None = None
+
+    @property
+    def stream(self) -> trio.abc.Stream:
+        """The connection as a trio stream (to hand it to trio-websocket, say)."""
+        if self._stream is None:
+            if self._socket is None:  # pragma: no cover - one of the two is always set
+                raise RuntimeError("the transport has no stream")
+            self._stream = trio.SocketStream(self._socket)
+        return self._stream
 
     async def receive_some(self, max_bytes: int) -> bytes:
         """Up to ``max_bytes``, waiting for at least one; ``b""`` at end of file."""
         if self._socket is not None:
             return await self._socket.recv(max_bytes)
         return bytes(await self.stream.receive_some(max_bytes))
+
+    def wait_readable(self) -> Awaitable[None]:
+        """Wait until the socket has bytes (or an end of file) to read; then `read_now`.
+
+        For a stream with no socket it returns at once, and `read_now` says ``None``. A plain
+        function returning trio's awaitable: while a connection idles here, no frame of
+        trioweb's stands between it and trio's wait (memory per idle connection).
+        """
+        # Returned, not awaited here: the caller awaits it (see above).
+        if self._socket is not None and _READ_FD:
+            return trio.lowlevel.wait_readable(self._fd)  # noqa: ASYNC105
+        return trio.lowlevel.checkpoint()  # noqa: ASYNC105
+
+    def read_now(self, max_bytes: int) -> bytes | None:
+        """Up to ``max_bytes`` that are here already (``b""``: end of file), without waiting.
+
+        ``None`` when nothing is (a false alarm) or the stream cannot be read this way:
+        read with `receive_some` then.
+        """
+        if self._socket is None or not _READ_FD:
+            return None
+        try:
+            return os.read(self._fd, max_bytes)
+        except BlockingIOError:
+            return None
+        except OSError:
+            return b""  # reset by the peer, and the like: the client is gone
 
     async def send_all(self, data: bytes) -> None:
         """Send all of ``data``, waiting while the peer is not reading."""
@@ -99,6 +149,29 @@ class Transport:
         finally:
             self.sending = False
 
+    @property
+    def half_closeable(self) -> bool:
+        """Whether `send_eof` can end our side while the client's goes on."""
+        return self._socket is not None or isinstance(
+            self._stream, trio.abc.HalfCloseableStream
+        )
+
+    async def send_eof(self) -> None:
+        """Tell the client nothing more will be sent (a half close), if the stream can."""
+        if self._socket is not None:
+            await trio.lowlevel.checkpoint()
+            self._socket.shutdown(socket.SHUT_WR)
+        elif isinstance(self._stream, trio.abc.HalfCloseableStream):
+            await self._stream.send_eof()
+
+    async def aclose(self) -> None:
+        """Close the connection at once, whatever state it is in."""
+        if self._socket is not None:
+            self._socket.close()  # wakes any task waiting on it with ClosedResourceError
+            await trio.lowlevel.cancel_shielded_checkpoint()
+        else:
+            await trio.aclose_forcefully(self.stream)
+
     def blocked(self) -> bool:
         """Whether a send is in progress and the socket cannot take more bytes right now.
 
@@ -109,7 +182,3 @@ class Transport:
     def readable(self) -> bool:
         """Whether the socket has bytes (or an end of file) waiting to be read right now."""
         return _ready(self._fd, _POLLIN)
-
-
-#: Broken sockets look different on every platform and stream type; all mean "peer is gone".
-STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)

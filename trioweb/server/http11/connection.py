@@ -39,7 +39,7 @@ from ...exceptions import (
     UpgradeRequired,
 )
 from ...request import ConnInfo, Request
-from ..exchange import Exchange, must_propagate
+from ..exchange import Exchange, Framing, must_propagate
 from ..feed import SpoolBudget
 from ..lifecycle import CancelReason, Deadline, Event, Lifecycle, Phase
 from ..transport import STREAM_ERRORS, Transport
@@ -78,6 +78,15 @@ class ConnectionHost(Protocol):
         """The server-wide allowance for spilled request bodies."""
         ...
 
+    def closed(self, connection: HTTP11Connection) -> None:
+        """``connection`` has closed (its task is about to end)."""
+        ...
+
+
+# What an idle connection has in place of a parser: one for all of them, never fed (a
+# connection makes its own when a request's first bytes arrive).
+_IDLE = h11.Connection(h11.SERVER)
+
 
 def _new_h11(config: Config) -> h11.Connection:
     return h11.Connection(h11.SERVER, max_incomplete_event_size=config.REQUEST_MAX_HEADER_SIZE)
@@ -99,7 +108,6 @@ class HTTP11Connection:
     __slots__ = (
         "_exchange",
         "_nursery",
-        "_scope",
         "_streaming",
         "_sweeps",
         "_watcher",
@@ -125,11 +133,8 @@ class HTTP11Connection:
         self.host = host
         self.transport = Transport(stream)
         self.lifecycle = Lifecycle(config.KEEP_ALIVE, config.KEEP_ALIVE_MAX_REQUESTS)
-        self.h11 = _new_h11(config)
-        self.writer = H11Writer(self.h11, self.transport, self.lifecycle, config.WRITE_IDLE_TIMEOUT)
-        # The reader's scope, for the connection task's whole life: a trio scope per wait
-        # costs more than the rest of a small request (the timekeeper cancels this instead).
-        self._scope = trio.CancelScope()
+        self.h11 = _IDLE
+        self.writer = H11Writer(_IDLE, self.transport, self.lifecycle, config.WRITE_IDLE_TIMEOUT)
         self._nursery: trio.Nursery | None = None
         self._exchange: Exchange | None = None  # the request being served
         self._streaming: StreamedExchange | None = None  # ... when its route streams
@@ -141,31 +146,70 @@ class HTTP11Connection:
     # -- lifetime -------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Serve requests until the connection ends, then close the stream.
+        """Serve requests until the connection ends, then close it.
 
         Never raises for anything a client or a handler can cause; cancellation, and the
-        process ending (KeyboardInterrupt, SystemExit), propagate as usual.
+        process ending (KeyboardInterrupt, SystemExit), propagate as usual. The server is
+        told once the connection is closed (`ConnectionHost.closed`).
+
+        The connection's nursery has the reader's cancel scope: the timekeeper cancels it
+        for the reader's deadlines (and a drain, when idle), and the reason is answered
+        after it (`_after_cancel`), outside. The wait for a request happens in this frame,
+        not in a function it calls: the stack an idle connection holds is memory.
         """
+        lifecycle = self.lifecycle
+        transport = self.transport
         try:
-            async with trio.open_nursery() as nursery:
-                self._nursery = nursery
-                with self._scope:
-                    await self._serve()
-                while self.lifecycle.reason is not None:
-                    await self._after_cancel()
-                nursery.cancel_scope.cancel()  # a watcher, if one is still reading
+            serving = True
+            while serving:
+                async with trio.open_nursery() as nursery:
+                    self._nursery = nursery
+                    try:
+                        while True:
+                            if not self.pending:
+                                # When draining, only a request that has already arrived.
+                                if self.host.draining and not transport.readable():
+                                    break
+                                self._arm_idle()
+                                await transport.wait_readable()
+                                if lifecycle.reason is not None:
+                                    break  # a drain or the idle timeout, just as bytes came
+                            event = await self._read_head()
+                            if event is None or not await self._serve_request(event):
+                                break
+                            del event  # an idle connection holds this frame, not its request
+                            if self._watcher is not None:
+                                await self._stop_watching()
+                            if not self.next_cycle():
+                                break
+                    finally:
+                        nursery.cancel_scope.cancel()  # a watcher, if one is still reading
+                        self._nursery = None
+                serving = await self._after_cancel()
             await self._linger()
         except BaseException as exc:
             if must_propagate(exc):
                 raise
             logger.error("connection from %s failed", self.conn_info.client_ip, exc_info=exc)
         finally:
-            self._nursery = None
             self._exchange = self._streaming = None
-            await trio.aclose_forcefully(self.transport.stream)
+            await transport.aclose()
+            self.host.closed(self)
 
-    async def _after_cancel(self) -> None:
-        """The reader was cancelled: answer what the recorded reason calls for, if anything."""
+    def _arm_idle(self) -> None:
+        """The wait for a request's first byte: REQUEST_TIMEOUT first, then KEEP_ALIVE_TIMEOUT."""
+        lifecycle = self.lifecycle
+        config = self.config
+        timeout = config.REQUEST_TIMEOUT if lifecycle.served == 0 else config.KEEP_ALIVE_TIMEOUT
+        if timeout is not None:
+            lifecycle.arm(Deadline.IDLE, trio.current_time() + timeout)
+
+    async def _after_cancel(self) -> bool:
+        """Answer what a recorded cancel reason calls for; ``True`` to serve again.
+
+        A request that arrived just as the wait for one ended (a drain, the idle timeout) is
+        still served, in a nursery of its own (after a drain, with Connection: close).
+        """
         reason = self.lifecycle.take_reason()
         if reason is CancelReason.HEAD_TIMEOUT:
             await self._reject(RequestTimeout("the request head did not arrive in time"), None)
@@ -174,12 +218,9 @@ class HTTP11Connection:
             if exchange is not None and not self.writer.started:
                 await exchange.answer(RequestTimeout("the request body stalled"))
                 exchange.log_access()
-        elif reason in _WAIT_ENDED and self._input_waiting():
-            # A request arrived just as the wait for one ended: answer it, in a scope of its
-            # own (after a drain, with Connection: close).
-            self._scope = trio.CancelScope()
-            with self._scope:
-                await self._serve()
+        elif reason in _WAIT_ENDED:
+            return self._input_waiting()
+        return False
 
     def drain(self) -> None:
         """Shutdown has begun: close now if idle between requests, else after this response.
@@ -189,9 +230,13 @@ class HTTP11Connection:
         """
         if self.lifecycle.drain():
             self.lifecycle.cancel(CancelReason.DRAINING)
-            self._scope.cancel()
+            self._cancel_reader()
         if self._websocket is not None:
             self._websocket.going_away()
+
+    def _cancel_reader(self) -> None:
+        if self._nursery is not None:
+            self._nursery.cancel_scope.cancel()
 
     def check_deadlines(self, now: float) -> None:
         """Cancel whatever has outlived its deadline; the server's timekeeper calls this.
@@ -222,15 +267,12 @@ class HTTP11Connection:
         """Cancel what ``reason`` concerns, having recorded it."""
         self.lifecycle.cancel(reason)
         run = self._streaming
-        if reason in (CancelReason.WRITE_STALLED, CancelReason.CLIENT_GONE):
-            if self._nursery is not None:
-                self._nursery.cancel_scope.cancel()  # the reader and the exchange
-        elif reason is CancelReason.BODY_STALLED and run is not None and run.cancel_body():
-            pass  # the reader's feed of a streaming body: the handler gets a 408 error
-        elif reason is CancelReason.RESPONSE_TIMEOUT and run is not None:
+        if run is not None and reason is CancelReason.BODY_STALLED and run.cancel_body():
+            pass  # the reader's feed of a streaming body: its handler gets a 408 error
+        elif run is not None and reason is CancelReason.RESPONSE_TIMEOUT:
             run.cancel_exchange()
         else:
-            self._scope.cancel()
+            self._cancel_reader()  # and with it everything the connection runs
 
     async def _watch(self, scope: trio.CancelScope, done: trio.Event) -> None:
         """While the reader runs a buffered handler, read once: if the client left, cancel.
@@ -266,21 +308,19 @@ class HTTP11Connection:
         request we will not answer).
         """
         lifecycle = self.lifecycle
-        stream = self.transport.stream
-        if lifecycle.phase in (Phase.UPGRADED, Phase.CLOSED) or not isinstance(
-            stream, trio.abc.HalfCloseableStream
-        ):
+        transport = self.transport
+        if lifecycle.phase in (Phase.UPGRADED, Phase.CLOSED) or not transport.half_closeable:
             return
         unfinished = lifecycle.phase is not Phase.IDLE and not lifecycle.body_done
-        if not unfinished and not self.transport.readable():
+        if not unfinished and not transport.readable():
             return
         lifecycle.step(Event.LINGER)
         with trio.move_on_after(_LINGER_SECONDS):
             try:
-                await stream.send_eof()
+                await transport.send_eof()
                 while True:
                     with trio.move_on_after(_LINGER_IDLE_SECONDS):
-                        if not await stream.receive_some(self.config.READ_SIZE):
+                        if not await transport.receive_some(self.config.READ_SIZE):
                             return
                         continue
                     return
@@ -317,7 +357,7 @@ class HTTP11Connection:
         """Keep bytes read past the current request for the next one."""
         if self.h11.their_state is h11.DONE:
             self.h11.receive_data(data)
-        else:  # after a body h11 never saw: for the fresh parser of the next request
+        else:  # after a body h11 never saw: for the next request's parser
             self.pending += data
 
     def _buffered(self) -> bool:
@@ -328,16 +368,6 @@ class HTTP11Connection:
         """Whether a request may have arrived: bytes read already, or waiting in the socket."""
         return self._buffered() or self.transport.readable()
 
-    async def _serve(self) -> None:
-        while True:
-            event = await self._read_head()
-            if event is None:
-                return
-            if not await self._serve_request(event):
-                return
-            if not await self.next_cycle():
-                return
-
     async def _read_head(self) -> h11.Request | None:
         """The next request head, or ``None`` when the connection is to end.
 
@@ -345,34 +375,37 @@ class HTTP11Connection:
         deadlines are the lifecycle's: the idle wait for a first byte, then REQUEST_TIMEOUT
         for the whole head (the timekeeper cancels, and `_after_cancel` answers 408).
         """
-        h = self.h11
         lifecycle = self.lifecycle
         config = self.config
-        pending, closed = h.trailing_data
-        fed = len(pending)
-        start = pending[:5]  # enough to tell a HEAD request, whose answers have no body
-        if not pending and not closed:
-            # Nothing buffered: h11 could only say NEED_DATA, so wait for bytes first. When
-            # draining, only for a request that has already arrived.
-            if self.host.draining and not self.transport.readable():
-                return None
-            timeout = config.REQUEST_TIMEOUT if lifecycle.served == 0 else config.KEEP_ALIVE_TIMEOUT
-            if timeout is not None:
-                lifecycle.arm(Deadline.IDLE, trio.current_time() + timeout)
-            data = await self.receive()
+        data: bytes | None = self.pending
+        if data:
+            self.pending = b""
+        else:
+            # The socket is readable (run() waited): read without another wait, unless the
+            # stream cannot be read that way (TLS, memory), or it was a false alarm.
+            data = self.transport.read_now(config.READ_SIZE)
+            if data is None:
+                try:
+                    data = await self.transport.receive_some(config.READ_SIZE)
+                except STREAM_ERRORS:
+                    data = b""
+                if data and lifecycle.reason is not None:
+                    # Cancelled (a drain, the idle timeout) just as the request arrived:
+                    # the reader's scope is spent; _after_cancel serves it.
+                    self.pending = data
+                    return None
             lifecycle.disarm()
             if not data:
                 return None
-            h.receive_data(data)
-            if lifecycle.reason is not None:
-                # Cancelled (a drain, the idle timeout) just as the request arrived: the
-                # reader's scope is spent, so the request is served from _after_cancel.
-                return None
-            fed = len(data)
-            start = data[:5]
+        # A parser per request, made when its first bytes are here: an idle connection
+        # holds none (h11's costs more memory than the rest of an idle connection).
+        h = self.h11 = _new_h11(config)
+        self.writer.use(h)
+        h.receive_data(data)
+        fed = len(data)
+        start = data[:5]  # enough to tell a HEAD request, whose answers have no body
         lifecycle.step(Event.BYTES)
-        if config.REQUEST_TIMEOUT is not None:
-            lifecycle.arm(Deadline.HEAD, trio.current_time() + config.REQUEST_TIMEOUT)
+        waited = False
         try:
             while True:
                 try:
@@ -383,6 +416,13 @@ class HTTP11Connection:
                     await self._reject(protocol_error(exc, config, in_body=False), said)
                     return None
                 if event is h11.NEED_DATA:
+                    if not waited:
+                        # The head's clock starts when a head must be waited for: a whole
+                        # head in one read (almost every one) needs no deadline at all.
+                        waited = True
+                        timeout = config.REQUEST_TIMEOUT
+                        if timeout is not None:
+                            lifecycle.arm(Deadline.HEAD, trio.current_time() + timeout)
                     data = await self.receive()
                     h.receive_data(data)  # b"": end of file, which h11's next event reports
                     fed += len(data)
@@ -406,9 +446,8 @@ class HTTP11Connection:
         finally:
             lifecycle.disarm()
 
-    async def next_cycle(self) -> bool:
+    def next_cycle(self) -> bool:
         """Get ready for the next request on this connection; ``False`` if there is none."""
-        await self._stop_watching()
         self._exchange = None
         h = self.h11
         lifecycle = self.lifecycle
@@ -419,15 +458,11 @@ class HTTP11Connection:
         if lifecycle.closing and not (self.host.draining and self._input_waiting()):
             return False
         if h.their_state is h11.DONE:
-            h.start_next_cycle()
-        else:
-            # The body went past h11 (_LengthBody), which still waits for it: a fresh parser
-            # takes whatever arrived after the body.
-            self.h11 = h = _new_h11(self.config)
-            self.writer.use(h)
-            if self.pending:  # (receive_data(b"") would mean end of file)
-                h.receive_data(self.pending)
-                self.pending = b""
+            # What h11 read past the request (a pipelined one) waits for the next parser.
+            self.pending = h.trailing_data[0]
+        # else: the body went past h11 (_LengthBody), and what followed it is in pending.
+        self.h11 = _IDLE
+        self.writer.use(_IDLE)
         lifecycle.step(Event.NEXT)
         return True
 
@@ -473,6 +508,10 @@ class HTTP11Connection:
             finally:
                 self._streaming = None
             return True
+        elif exchange.framing is Framing.NONE:
+            # No body (almost every GET): h11 has its end ready. No read, no wait, no task.
+            self.h11.next_event()
+            lifecycle.body_done = True
         elif not await self._read_body(exchange):
             return False
         self._sweeps = 0

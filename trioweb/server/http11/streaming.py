@@ -98,17 +98,11 @@ class StreamedExchange:
         return True
 
     def check(self) -> None:
-        """The timekeeper's sweep: what no event reports.
-
-        A response write that blocked without a partial send while the body waits for its
-        handler starts the spill (`trioweb.server.feed`); a handler that waits on the raw
-        channel for a body that has failed is cancelled.
-        """
+        """The timekeeper's sweep: a response write that blocked without a partial send
+        while the body waits for its handler starts the spill (`trioweb.server.feed`)."""
         transport = self._conn.transport
         if transport.on_blocked is not None and transport.blocked():
             transport.on_blocked()
-        if self.status.error is not None and self.feed.receive.statistics().tasks_waiting_receive:
-            self._task_scope.cancel()
 
     async def _task(self) -> None:
         """The exchange task: middleware, handler, response."""
@@ -130,16 +124,13 @@ class StreamedExchange:
                     scope.cancel()
 
     async def _pump(self) -> None:
-        """Read the body into the feed until it ends, fails, or nobody wants the rest.
-
-        Reads start at READ_SIZE and double, up to REQUEST_STREAM_BUFFER, while the socket
-        has more than was asked for: a fast client gets large reads, and with them fewer
-        task switches per byte.
-        """
+        """Read the body into the feed until it ends, fails, or nobody wants the rest."""
         conn, exchange, feed = self._conn, self.exchange, self.feed
         config = conn.config
         reader = READERS[exchange.framing](conn, exchange)
-        size, largest = config.READ_SIZE, max(config.READ_SIZE, config.REQUEST_STREAM_BUFFER)
+        # Reads ask for a whole piece: what a fast client has sent arrives in one read, and
+        # with it one hand-over to the handler's task instead of several.
+        largest = max(config.READ_SIZE, config.REQUEST_STREAM_BUFFER // 2)
         with trio.CancelScope() as scope:
             self._pump_scope = scope
             try:
@@ -147,11 +138,9 @@ class StreamedExchange:
                     await self.status.wanted.wait()
                     if exchange.continue_now(asked=True):
                         await conn.writer.send_continue()
-                while (chunk := await reader.read(size)) is not None:
-                    if not await feed.put(chunk):
+                while (chunk := await reader.read(largest)) is not None:
+                    if not feed.offer(chunk) and not await feed.put(chunk):
                         return  # nobody reads on: the rest of the body is not read
-                    if len(chunk) == size and size < largest:
-                        size = min(size * 2, largest)
                 feed.end()
                 conn.arm_response()
             except ClientDisconnected as exc:
@@ -179,13 +168,15 @@ class StreamedExchange:
     def _fail_body(self, error: HTTPException) -> None:
         """The body cannot be read on: raise ``error`` in its readers; the connection closes.
 
-        Readers waiting in ``request.stream.receive()`` raise it; a handler waiting on the
-        raw channel is cancelled instead (and its exchange answers ``error``).
+        ``request.stream`` raises it (now, or at the next read); a handler that took the raw
+        channel is cancelled instead (and its exchange answers ``error``), since the channel
+        can only show an end.
         """
         self._conn.lifecycle.closing = True
         self.status.fail(error)
-        if self.feed.receive.statistics().tasks_waiting_receive:
+        if self.status.raw:
             self._task_scope.cancel()
+        self.feed.fail()
 
     async def _watch_for_end_of_file(self) -> None:
         """After the body, read once: end of file means the client left; cancel the exchange.
