@@ -60,6 +60,10 @@ def _ready(fd: int, events: int) -> bool:
     return bool(readers or writers)  # pragma: no cover
 
 
+async def _done() -> None:
+    """Nothing to wait for."""
+
+
 class Transport:
     """Sends and receives a connection's bytes, and closes it.
 
@@ -99,21 +103,26 @@ class Transport:
 
     async def receive_some(self, max_bytes: int) -> bytes:
         """Up to ``max_bytes``, waiting for at least one; ``b""`` at end of file."""
-        if self._socket is not None:
-            return await self._socket.recv(max_bytes)
-        return bytes(await self.stream.receive_some(max_bytes))
+        sock = self._socket
+        if sock is not None:
+            return await sock.recv(max_bytes)
+        stream = self._stream
+        if stream is None:  # pragma: no cover - one of the two is always set
+            raise RuntimeError("the transport has no stream")
+        return bytes(await stream.receive_some(max_bytes))
 
     def wait_readable(self) -> Awaitable[None]:
         """Wait until the socket has bytes (or an end of file) to read; then `read_now`.
 
-        For a stream with no socket it returns at once, and `read_now` says ``None``. A plain
+        For a stream with no socket it returns at once (no checkpoint: the read that follows,
+        `receive_some`, waits), and `read_now` says ``None``. A plain
         function returning trio's awaitable: while a connection idles here, no frame of
         trioweb's stands between it and trio's wait (memory per idle connection).
         """
         # Returned, not awaited here: the caller awaits it (see above).
         if self._socket is not None and _READ_FD:
             return trio.lowlevel.wait_readable(self._fd)  # noqa: ASYNC105
-        return trio.lowlevel.checkpoint()  # noqa: ASYNC105
+        return _done()
 
     def read_now(self, max_bytes: int) -> bytes | None:
         """Up to ``max_bytes`` that are here already (``b""``: end of file), without waiting.
@@ -136,7 +145,7 @@ class Transport:
         try:
             sock = self._socket
             if sock is None:
-                await self.stream.send_all(data)
+                await self.stream.send_all(data)  # (made once, if ever: see `stream`)
                 return
             sent = await sock.send(data)
             if sent < len(data):

@@ -83,8 +83,8 @@ class ConnectionHost(Protocol):
         ...
 
 
-# What an idle connection has in place of a parser: one for all of them, never fed (a
-# connection makes its own when a request's first bytes arrive).
+# What a connection has in place of a parser before its first request: one for all of them,
+# never fed (a connection makes its own when a request's first bytes arrive).
 _IDLE = h11.Connection(h11.SERVER)
 
 
@@ -377,7 +377,14 @@ class HTTP11Connection:
         """
         lifecycle = self.lifecycle
         config = self.config
-        data: bytes | None = self.pending
+        h = self.h11
+        if h is _IDLE:
+            # The first request, or the first after a body h11 never saw: a parser now. A
+            # connection that has sent nothing holds none (it costs more memory than the
+            # rest of such a connection); later ones keep theirs (making one costs time).
+            h = self.h11 = _new_h11(config)
+            self.writer.use(h)
+        data: bytes | None = self.pending  # read ahead: pipelined, or past a body
         if data:
             self.pending = b""
         else:
@@ -397,10 +404,6 @@ class HTTP11Connection:
             lifecycle.disarm()
             if not data:
                 return None
-        # A parser per request, made when its first bytes are here: an idle connection
-        # holds none (h11's costs more memory than the rest of an idle connection).
-        h = self.h11 = _new_h11(config)
-        self.writer.use(h)
         h.receive_data(data)
         fed = len(data)
         start = data[:5]  # enough to tell a HEAD request, whose answers have no body
@@ -457,12 +460,16 @@ class HTTP11Connection:
         # sent. A request that arrived meanwhile is still answered (Connection: close).
         if lifecycle.closing and not (self.host.draining and self._input_waiting()):
             return False
-        if h.their_state is h11.DONE:
-            # What h11 read past the request (a pipelined one) waits for the next parser.
+        seen_whole = h.their_state is h11.DONE
+        if seen_whole:
+            # What h11 read past the request (pipelining) goes to the next one's parser.
             self.pending = h.trailing_data[0]
-        # else: the body went past h11 (_LengthBody), and what followed it is in pending.
-        self.h11 = _IDLE
-        self.writer.use(_IDLE)
+        # else: the body went past h11 (_LengthBody): what followed it is in pending.
+        if seen_whole and not self.pending:
+            h.start_next_cycle()
+        else:
+            self.h11 = _IDLE  # a fresh parser, fed from pending (see _read_head)
+            self.writer.use(_IDLE)
         lifecycle.step(Event.NEXT)
         return True
 
