@@ -119,9 +119,15 @@ class RequestStream(trio.abc.ReceiveChannel[bytes]):
     def channel(self) -> trio.MemoryReceiveChannel[bytes]:
         """The `trio.MemoryReceiveChannel` the body arrives on (this clone's).
 
-        Reading it directly works, but a failed body cancels the reader instead of raising.
+        Reading it directly works, but a body that fails cancels the reader instead of
+        raising (the channel itself could only show an end).
+
+        Raises:
+            HTTPException, ClientDisconnected: the body has failed already.
         """
         status = self._status
+        if status.error is not None:
+            raise status.error
         status.raw = True
         status.ask()
         return self._channel

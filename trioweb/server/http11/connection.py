@@ -138,7 +138,9 @@ class HTTP11Connection:
         self._nursery: trio.Nursery | None = None
         self._exchange: Exchange | None = None  # the request being served
         self._streaming: StreamedExchange | None = None  # ... when its route streams
-        self.pending = b""  # read past a body h11 never saw: the next request's bytes
+        # Bytes of the next request read ahead of its parser: pipelined behind the last one,
+        # after a body h11 never saw, or as a drain began.
+        self.pending = b""
         self._sweeps = 0  # timekeeper sweeps that saw the current buffered handler running
         self._watcher: tuple[trio.CancelScope, trio.Event] | None = None
         self._websocket: WebSocketSession | None = None
@@ -166,15 +168,23 @@ class HTTP11Connection:
                     self._nursery = nursery
                     try:
                         while True:
-                            if not self.pending:
+                            data: bytes | None = self.pending
+                            if data:
+                                self.pending = b""
+                            else:
                                 # When draining, only a request that has already arrived.
                                 if self.host.draining and not transport.readable():
                                     break
-                                self._arm_idle()
-                                await transport.wait_readable()
-                                if lifecycle.reason is not None:
-                                    break  # a drain or the idle timeout, just as bytes came
-                            event = await self._read_head()
+                                # Under load the next request is often here already: then
+                                # no wait, no deadline, not even a yield.
+                                data = transport.read_now(self.config.READ_SIZE)
+                                if data is None:
+                                    self._arm_idle()
+                                    await transport.wait_readable()
+                                    if lifecycle.reason is not None:
+                                        break  # a drain or the idle timeout, as bytes came
+                                    data = transport.read_now(self.config.READ_SIZE)
+                            event = await self._read_head(data)
                             if event is None or not await self._serve_request(event):
                                 break
                             del event  # an idle connection holds this frame, not its request
@@ -368,42 +378,38 @@ class HTTP11Connection:
         """Whether a request may have arrived: bytes read already, or waiting in the socket."""
         return self._buffered() or self.transport.readable()
 
-    async def _read_head(self) -> h11.Request | None:
+    async def _read_head(self, data: bytes | None) -> h11.Request | None:
         """The next request head, or ``None`` when the connection is to end.
 
-        A malformed (400), too large (431) or unsupported (505) head is answered here. The
+        ``data`` is what `run` read of it already (``b""``: the client closed); ``None``:
+        read it here (a stream `Transport.read_now` cannot read, or a false alarm). A
+        malformed (400), too large (431) or unsupported (505) head is answered here. The
         deadlines are the lifecycle's: the idle wait for a first byte, then REQUEST_TIMEOUT
         for the whole head (the timekeeper cancels, and `_after_cancel` answers 408).
         """
         lifecycle = self.lifecycle
         config = self.config
+        if data is None:
+            try:
+                data = await self.transport.receive_some(config.READ_SIZE)
+            except STREAM_ERRORS:
+                data = b""
+            if data and lifecycle.reason is not None:
+                # Cancelled (a drain, the idle timeout) just as the request arrived: the
+                # reader's scope is spent; _after_cancel serves it.
+                self.pending = data
+                return None
+        lifecycle.disarm()
+        if not data:
+            return None
         h = self.h11
         if h is _IDLE:
-            # The first request, or the first after a body h11 never saw: a parser now. A
-            # connection that has sent nothing holds none (it costs more memory than the
-            # rest of such a connection); later ones keep theirs (making one costs time).
+            # The first request, or the first after bytes were read ahead of the parser: a
+            # parser now. A connection that has sent nothing holds none (it costs more
+            # memory than the rest of such a connection); later ones keep theirs (making
+            # one costs time).
             h = self.h11 = _new_h11(config)
             self.writer.use(h)
-        data: bytes | None = self.pending  # read ahead: pipelined, or past a body
-        if data:
-            self.pending = b""
-        else:
-            # The socket is readable (run() waited): read without another wait, unless the
-            # stream cannot be read that way (TLS, memory), or it was a false alarm.
-            data = self.transport.read_now(config.READ_SIZE)
-            if data is None:
-                try:
-                    data = await self.transport.receive_some(config.READ_SIZE)
-                except STREAM_ERRORS:
-                    data = b""
-                if data and lifecycle.reason is not None:
-                    # Cancelled (a drain, the idle timeout) just as the request arrived:
-                    # the reader's scope is spent; _after_cancel serves it.
-                    self.pending = data
-                    return None
-            lifecycle.disarm()
-            if not data:
-                return None
         h.receive_data(data)
         fed = len(data)
         start = data[:5]  # enough to tell a HEAD request, whose answers have no body
