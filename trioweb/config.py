@@ -28,11 +28,10 @@ class Config:
     REQUEST_MAX_SIZE: int = 100 * 1024 * 1024
 
     # A streaming route's body travels from the connection's reader task to the handler
-    # through a trio memory channel; this bounds the bytes waiting in it (one piece, read
-    # with at most this many bytes). Reads start at READ_SIZE and grow to this while the
-    # client sends faster than the handler asks: 256 KiB reads move a fast upload with a
-    # quarter of the task switches of 64 KiB ones (measured: docs/performance.md), while a
-    # thousand uploads at once still hold at most 256 MiB.
+    # through a trio memory channel; this bounds the bytes waiting between the two: one
+    # piece in the channel and one in the reader's hands, each read with at most half of
+    # it. 128 KiB reads take what a fast client has sent in one go (each piece costs a hand
+    # over to the handler's task), while a thousand uploads at once hold at most 256 MiB.
     REQUEST_STREAM_BUFFER: int = 256 * 1024
 
     # While a response write waits on a client that is not reading, a streaming body the
@@ -51,9 +50,9 @@ class Config:
     # large_client_header_buffers line and of most proxies, so nothing legitimate is larger.
     REQUEST_MAX_HEADER_SIZE: int = 8 * 1024
 
-    # The most bytes asked of the socket in one receive (a streaming body's reads start here
-    # and may grow to REQUEST_STREAM_BUFFER). 64 KiB is the usual loopback/TCP window step
-    # and keeps buffers small.
+    # The most bytes asked of the socket in one receive of a request head or of a body read
+    # into memory (streamed bodies: see REQUEST_STREAM_BUFFER). 64 KiB is the usual
+    # loopback/TCP window step and keeps buffers small.
     READ_SIZE: int = 64 * 1024
 
     # The whole request head must arrive within this; a client trickling bytes is cut off (408).

@@ -98,9 +98,9 @@ class RequestStream(trio.abc.ReceiveChannel[bytes]):
 
     A body that fails is raised by `receive` as what went wrong, never shown as an early end:
     `PayloadTooLarge` past the route's limit, `BadRequest` for a malformed body,
-    `RequestTimeout` when it stalls, `ClientDisconnected` when the client leaves. A handler
-    reading `channel` directly is cancelled instead. Unhandled, each error becomes its
-    response (or ends the connection).
+    `RequestTimeout` when it stalls. A handler reading `channel` directly is cancelled
+    instead. Unhandled, each error becomes its response. A client that leaves mid-body
+    cancels the handler (code that reads on while shielded gets `ClientDisconnected`).
     """
 
     __slots__ = ("_channel", "_memory_limit", "_status")

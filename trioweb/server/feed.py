@@ -1,10 +1,10 @@
 """A streaming request body on its way from the connection's reader task to the handler.
 
 The reader puts each piece of the body into a trio memory channel whose receive end the
-handler holds (``request.stream``). The channel keeps no buffer of its own: a piece waits in
-the reader's hands until a receiver takes it, so what sits between the two is at most one
-read (at most ``REQUEST_STREAM_BUFFER`` bytes). A handler that does not read stops the reader,
-the kernel's buffer fills, and TCP stops the client: backpressure, with flat memory.
+handler holds (``request.stream``). The channel holds one piece, and a second waits in the
+reader's hands until there is room, each at most half of ``REQUEST_STREAM_BUFFER``: at most
+that many bytes sit between socket and handler. A handler that does not read stops the
+reader, the kernel's buffer fills, and TCP stops the client: backpressure, with flat memory.
 
 Full duplex with any client. Many clients (httpx, requests, urllib3) send the whole body
 before they read a byte of the response. A handler that answers while it reads (the seed's

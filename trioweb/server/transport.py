@@ -124,6 +124,11 @@ class Transport:
             return trio.lowlevel.wait_readable(self._fd)  # noqa: ASYNC105
         return _done()
 
+    @property
+    def reads_now(self) -> bool:
+        """Whether `read_now` can read this stream (else it always says ``None``)."""
+        return self._socket is not None and _READ_FD
+
     def read_now(self, max_bytes: int) -> bytes | None:
         """Up to ``max_bytes`` that are here already (``b""``: end of file), without waiting.
 

@@ -9,12 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 import h11
-import trio
 
 from ...exceptions import ClientDisconnected, PayloadTooLarge
 from ..exchange import Exchange, Framing
-from ..lifecycle import Deadline
-from ..transport import STREAM_ERRORS
 from .errors import protocol_error
 
 if TYPE_CHECKING:
@@ -79,18 +76,7 @@ class _LengthBody:
             chunk = buffered[: min(left, max_bytes)]
             self._buffer = buffered[len(chunk) :]
         else:
-            # receive_body, inlined: this runs once per piece of every large upload.
-            conn = self._conn
-            lifecycle = conn.lifecycle
-            timeout = conn.config.REQUEST_BODY_IDLE_TIMEOUT
-            if timeout is not None:
-                lifecycle.arm(Deadline.BODY, trio.current_time() + timeout)
-            try:
-                chunk = await conn.transport.receive_some(min(left, max_bytes))
-            except STREAM_ERRORS:
-                chunk = b""
-            finally:
-                lifecycle.disarm()
+            chunk = await self._conn.receive_body(min(left, max_bytes))
             if not chunk:
                 raise ClientDisconnected("the client left mid-body")
         # No limit check: a Content-Length over the limit was refused with the head.
