@@ -8,8 +8,12 @@ server closing them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import h11
 import trio
@@ -17,6 +21,7 @@ import trio
 from trioweb import App, Server
 
 TIMEOUT = 10
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @asynccontextmanager
@@ -95,3 +100,38 @@ async def read_all(stream: trio.abc.Stream) -> bytes:
         data += chunk
     await stream.aclose()
     return bytes(data)
+
+
+@asynccontextmanager
+async def cli_process(
+    args: list[str], ready: Callable[[bytes], bool], patience: float = TIMEOUT
+) -> AsyncIterator[tuple[trio.Process, bytes]]:
+    """Run ``python -m trioweb *args`` until its log (stderr) is ``ready``; yield it and the log.
+
+    ``patience`` bounds the start and the stop. The process is terminated on leaving the
+    block if it still runs (killed if it will not stop), so a test that stops it itself can
+    check its exit status.
+    """
+    process = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "trioweb", *args],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stderr is not None
+    try:
+        with trio.fail_after(patience):
+            log = b""
+            while not ready(log):
+                chunk = await process.stderr.receive_some(4096)
+                assert chunk, log
+                log += chunk
+        yield process, log
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            with trio.move_on_after(patience):
+                await process.wait()
+        if process.returncode is None:  # pragma: no cover - a server that hangs on SIGTERM
+            process.kill()
+            await process.wait()

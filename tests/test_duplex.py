@@ -12,10 +12,7 @@ address read from its log.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,9 +25,9 @@ from examples import request_streaming
 from trioweb import App, Request
 from trioweb.response import StreamingHTTPResponse, stream
 
-from .netutil import running
+from .netutil import cli_process, running
 
-ROOT = Path(__file__).resolve().parent.parent
+SERVING = re.compile(rb"serving .* on (http://\S+)")
 SIZES = [100_000, 1_000_000, 10_000_000, 64_000_000]
 SLOW = 60  # seconds: a 64 MB echo takes about one here
 
@@ -68,28 +65,12 @@ def rss(pid: int, field: str = "VmRSS") -> int:
 @asynccontextmanager
 async def server_process(target: str) -> AsyncIterator[tuple[str, int]]:
     """Serve ``target`` (module:app) in a process of its own; yields (base URL, pid)."""
-    process = await trio.lowlevel.open_process(
-        [sys.executable, "-m", "trioweb", target, "--port", "0", "--no-access-log"],
-        cwd=ROOT,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stderr is not None
-    try:
-        with trio.fail_after(SLOW):
-            log = b""
-            while not (match := re.search(rb"serving .* on (http://\S+)", log)):
-                chunk = await process.stderr.receive_some(4096)
-                assert chunk, log
-                log += chunk
-        yield match.group(1).decode(), process.pid
-    finally:
-        process.terminate()
-        with trio.move_on_after(SLOW):
-            await process.wait()
-        if process.returncode is None:  # pragma: no cover - a server that hangs on SIGTERM
-            process.kill()
-            await process.wait()
+    async with cli_process(
+        [target, "--port", "0", "--no-access-log"], SERVING.search, patience=SLOW
+    ) as (process, log):
+        found = SERVING.search(log)
+        assert found is not None
+        yield found.group(1).decode(), process.pid
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads RSS from /proc")

@@ -10,8 +10,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,7 +19,7 @@ import trio
 
 from examples import csv_from_sqlite, request_streaming, response_streaming
 
-from .netutil import TIMEOUT, running
+from .netutil import TIMEOUT, cli_process, running
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,30 +97,19 @@ async def test_csv_from_sqlite_rejects_a_bad_count() -> None:
 
 
 async def test_cli_serves_until_sigint_then_exits_cleanly() -> None:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = await trio.lowlevel.open_process(
-        [sys.executable, "-m", "trioweb", "examples.response_streaming:app", "--port", "0"],
-        cwd=ROOT,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    assert process.stderr is not None
-    try:
+    serving = re.compile(rb"serving .* on (http://\S+)")
+    async with cli_process(["examples.response_streaming:app", "--port", "0"], serving.search) as (
+        process,
+        log,
+    ):
+        found = serving.search(log)
+        assert found is not None
         with trio.fail_after(TIMEOUT):
-            log = b""
-            while not (match := re.search(rb"serving .* on (http://\S+)", log)):
-                chunk = await process.stderr.receive_some(4096)
-                assert chunk, log
-                log += chunk
             async with httpx.AsyncClient() as client:
-                r = await client.get(match.group(1).decode() + "/")
+                r = await client.get(found.group(1).decode() + "/")
                 assert r.text == "foo,bar"
             process.send_signal(signal.SIGINT)
             assert await process.wait() == 0
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 async def test_readme_hello_example() -> None:
@@ -139,41 +126,18 @@ async def test_cli_workers_share_the_port_and_stop_on_one_sigint() -> None:
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()
-    process = await trio.lowlevel.open_process(
-        [
-            sys.executable,
-            "-m",
-            "trioweb",
-            "examples.response_streaming:app",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stderr is not None
-    try:
+    args = ["examples.response_streaming:app", "--port", str(port), "--workers", "2"]
+    async with cli_process(
+        [*args, "--no-access-log"], lambda log: log.count(b"serving ") >= 2
+    ) as (process, log):
+        pids = set(re.findall(rb"pids (\d+), (\d+)", log)[0])
         with trio.fail_after(TIMEOUT):
-            log = b""
-            while log.count(b"serving ") < 2:
-                chunk = await process.stderr.receive_some(4096)
-                assert chunk, log
-                log += chunk
-            pids = set(re.findall(rb"pids (\d+), (\d+)", log)[0])
             async with httpx.AsyncClient() as client:
                 for _ in range(4):
                     r = await client.get(f"http://127.0.0.1:{port}/")
                     assert r.text == "foo,bar"
             process.send_signal(signal.SIGINT)
             assert await process.wait() == 0
-        for pid in pids:
-            with pytest.raises(ProcessLookupError):
-                os.kill(int(pid), 0)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid), 0)
