@@ -20,7 +20,7 @@ import trio
 from trioweb import App
 from trioweb.exceptions import BadRequest, HTTPException
 from trioweb.request import Request
-from trioweb.response import HTTPResponse, text
+from trioweb.response import HTTPResponse, StreamingHTTPResponse, stream, text
 
 from .netutil import TIMEOUT, RawClient, read_all, request, running
 
@@ -524,3 +524,39 @@ async def test_connection_level_errors_have_pinned_messages(
     assert message in text_body
     assert "bytearray" not in text_body
     assert "h11" not in text_body
+
+
+async def test_the_response_timeout_ends_when_the_head_goes_out(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """A streamed response may write for as long as it takes (WRITE_IDLE_TIMEOUT per write)."""
+    app = App("long-stream")
+    app.config.RESPONSE_TIMEOUT = 3
+
+    @app.get("/ticks")
+    async def ticks(req: Request) -> StreamingHTTPResponse:
+        async def body(response: StreamingHTTPResponse) -> None:
+            for i in range(5):
+                await trio.sleep(2)
+                await response.write(f"{i}\n")
+
+        return stream(body)
+
+    async with app.test_client() as client:
+        start = trio.current_time()
+        response = await client.get("/ticks")
+        assert (response.status_code, response.text) == (200, "0\n1\n2\n3\n4\n")
+        assert trio.current_time() - start >= 10
+
+
+async def test_a_trickled_head_request_gets_a_bodiless_408(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    app = make_app()
+    app.config.REQUEST_TIMEOUT = 5
+    async with app.test_client() as client:
+        stream = await client.listener.connect()
+        await stream.send_all(b"HEAD / HTTP/1.1\r\n")
+        reply = await read_all(stream)
+    assert reply.startswith(b"HTTP/1.1 408 ")
+    assert reply.endswith(b"\r\n\r\n")  # the head only: the request said HEAD

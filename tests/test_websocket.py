@@ -4,6 +4,8 @@ where a client must misbehave). Network rules: see ``tests/netutil.py``.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import trio
 import trio.testing
@@ -40,6 +42,10 @@ def ws_app() -> App:
     @app.websocket("/fail")
     async def fail(request: Request, ws: WebSocketConnection) -> None:
         raise RuntimeError("handler bug")
+
+    @app.websocket("/foreign")
+    async def foreign(request: Request, ws: WebSocketConnection) -> None:
+        raise asyncio.CancelledError("from an asyncio library")
 
     @app.websocket("/wait")
     async def wait(request: Request, ws: WebSocketConnection) -> None:
@@ -161,6 +167,18 @@ async def test_a_returning_handler_closes_with_1000_and_a_raising_one_with_1011(
             with pytest.raises(ConnectionClosed) as closed:
                 await ws.get_message()
             assert closed.value.reason.code == 1011
+
+
+async def test_a_handler_raising_a_foreign_base_exception_closes_with_1011() -> None:
+    """Not trio's own (asyncio's CancelledError from a library): a failure, not the end."""
+    async with ws_app().test_client() as client:
+        async with client.websocket("/foreign") as ws:
+            with pytest.raises(ConnectionClosed) as closed:
+                await ws.get_message()
+            assert closed.value.reason.code == 1011
+        async with client.websocket("/echo") as ws:  # the server lives on
+            await ws.send_message("still here")
+            assert await ws.get_message() == "still here"
 
 
 async def test_a_message_over_the_limit_closes_with_1009() -> None:

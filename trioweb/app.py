@@ -284,7 +284,7 @@ class App(RouteRegistrar):
         return self._listener("after_server_start")(fn)
 
     def before_server_stop(self, fn: F) -> F:
-        """Run ``await fn(app)`` when shutdown starts, before connections drain."""
+        """Run ``await fn(app)`` when shutdown starts, as connections drain."""
         return self._listener("before_server_stop")(fn)
 
     def after_server_stop(self, fn: F) -> F:
@@ -294,7 +294,8 @@ class App(RouteRegistrar):
     def add_task(self, async_fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Run ``await async_fn(*args)`` in the server's nursery while it serves.
 
-        Tasks start after ``after_server_start`` and are cancelled when the server stops.
+        Tasks start once ``before_server_start`` has run and are cancelled when the server
+        stops.
         Added while the server is running, the task starts at once and belongs to that run
         only; added before, it starts with every run (each `serve` or test client).
         """

@@ -71,7 +71,7 @@ class ResponseWriter(Protocol):
         ...
 
     async def send_complete(self, status: int, headers: HeaderList, body: bytes) -> None:
-        """Send head, body and end in a single write."""
+        """Send head, body and end: in one write, unless the body is large."""
         ...
 
 

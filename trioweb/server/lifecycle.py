@@ -189,7 +189,9 @@ class Lifecycle:
             phase = TRANSITIONS[self.phase][event]
         except KeyError:
             raise IllegalStep(self.phase, event) from None
-        if event is Event.NEXT:
+        if event is Event.HEAD_SENT and self.deadline_kind is Deadline.RESPONSE:
+            self.deadline = math.inf  # RESPONSE_TIMEOUT ends with the head
+        elif event is Event.NEXT:
             self.served += 1
             self.body_done = False
             if self._max_requests is not None and self.served + 1 >= self._max_requests:

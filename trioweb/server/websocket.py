@@ -19,6 +19,7 @@ import trio
 import trio_websocket
 
 from ..exceptions import BadRequest, HTTPException, UpgradeRequired
+from .exchange import must_propagate
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -119,8 +120,8 @@ def choose_subprotocol(served: Iterable[str], offered: Iterable[str]) -> str | N
     return next((protocol for protocol in served if protocol in offered_set), None)
 
 
-def _only_connection_closed(exc: Exception) -> bool:
-    if isinstance(exc, ExceptionGroup):
+def _only_connection_closed(exc: BaseException) -> bool:
+    if isinstance(exc, BaseExceptionGroup):
         return exc.split(trio_websocket.ConnectionClosed)[1] is None
     return isinstance(exc, trio_websocket.ConnectionClosed)
 
@@ -161,11 +162,14 @@ class WebSocketSession:
                     pinger.start_soon(self._keep_alive, ws)
                 try:
                     await route.handler(self.request, ws, **self.request.match_info)
-                except Exception as exc:
+                except BaseException as exc:
+                    if must_propagate(exc):
+                        raise
                     # The peer (or a shutdown) closing the socket under a handler is the
                     # normal way for it to end, even from inside the handler's own nursery.
+                    # Anything else, even a BaseException that is not trio's, is a failure.
                     if not _only_connection_closed(exc):
-                        logger.exception("websocket handler %r failed", route.name)
+                        logger.error("websocket handler %r failed", route.name, exc_info=exc)
                         code = INTERNAL_ERROR
                 pinger.cancel_scope.cancel()
         if self._handler_scope.cancelled_caught:

@@ -203,6 +203,8 @@ class HTTP11Connection:
             logger.error("connection from %s failed", self.conn_info.client_ip, exc_info=exc)
         finally:
             self._exchange = self._streaming = None
+            if lifecycle.phase is not Phase.CLOSED:
+                lifecycle.step(Event.CLOSE)
             await transport.aclose()
             self.host.closed(self)
 
@@ -222,7 +224,9 @@ class HTTP11Connection:
         """
         reason = self.lifecycle.take_reason()
         if reason is CancelReason.HEAD_TIMEOUT:
-            await self._reject(RequestTimeout("the request head did not arrive in time"), None)
+            # The head is incomplete, but may have said HEAD: no body then.
+            said = b"HEAD" if self.h11.trailing_data[0].startswith(b"HEAD ") else None
+            await self._reject(RequestTimeout("the request head did not arrive in time"), said)
         elif reason is CancelReason.BODY_STALLED:
             exchange = self._exchange
             if exchange is not None and not self.writer.started:
@@ -473,11 +477,13 @@ class HTTP11Connection:
         self._exchange = None
         h = self.h11
         lifecycle = self.lifecycle
-        if h.our_state is not h11.DONE or not lifecycle.body_done:
-            return False
+        if h.our_state is not h11.DONE:
+            return False  # the response said Connection: close, or was cut off
         # Closing with the last response out without saying so: a drain began while it was
         # sent. A request that arrived meanwhile is still answered (Connection: close).
-        if lifecycle.closing and not (self.host.draining and self._input_waiting()):
+        if not lifecycle.keep_alive and not (
+            lifecycle.body_done and self.host.draining and self._input_waiting()
+        ):
             return False
         seen_whole = h.their_state is h11.DONE
         if seen_whole:
@@ -627,8 +633,8 @@ class HTTP11Connection:
         refusal = None if self.host.draining else await self.app.before_upgrade(request)
         if refusal is None and self.host.draining:
             # Checked after middleware too: a shutdown may have begun while it ran.
-            refusal = self.app.error_response(
-                ServiceUnavailable("the server is shutting down"), request
+            refusal = await self.app.handle_error(
+                request, ServiceUnavailable("the server is shutting down")
             )
         if refusal is not None:
             self.lifecycle.closing = True

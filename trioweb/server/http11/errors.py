@@ -8,7 +8,6 @@ from ...config import Config
 from ...exceptions import (
     BadRequest,
     HTTPException,
-    HTTPVersionNotSupported,
     RequestHeaderFieldsTooLarge,
 )
 
@@ -38,7 +37,6 @@ _MESSAGES = (
 _ERROR_CLASSES: dict[int, type[HTTPException]] = {
     400: BadRequest,
     431: RequestHeaderFieldsTooLarge,
-    505: HTTPVersionNotSupported,
 }
 
 

@@ -121,9 +121,10 @@ class H11Writer:
         # Decided as the head leaves, so a shutdown that began mid-request is honoured. A
         # whole response sent while the request body is still unread closes the connection:
         # nobody will read the rest of it. A streamed one does not say so yet: its handler
-        # may read the body to its end while it writes (see HTTP11Connection._next_cycle).
+        # may read the body to its end while it writes (see HTTP11Connection.next_cycle).
         lifecycle = self._lifecycle
-        if lifecycle.closing or (complete and not lifecycle.body_done):
+        last = not lifecycle.keep_alive if complete else lifecycle.closing
+        if last:
             headers = [*headers, _CLOSE]
         # Built (and so validated by h11) before anything counts as sent: a bad header value
         # is still answered with a 500.
