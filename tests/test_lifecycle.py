@@ -167,6 +167,13 @@ def test_a_drain_marks_the_last_response_and_says_whether_idle() -> None:
     assert busy.reason is None  # a drain cancels nothing by itself
 
 
+def test_every_reason_but_a_drain_makes_the_response_the_last() -> None:
+    for reason in CancelReason:
+        lifecycle = Lifecycle()
+        lifecycle.cancel(reason)
+        assert lifecycle.closing is (reason is not CancelReason.DRAINING), reason
+
+
 def test_a_cancel_records_the_first_reason_and_a_drain_does_not_close_by_itself() -> None:
     lifecycle = Lifecycle()
     lifecycle.cancel(CancelReason.DRAINING)

@@ -272,8 +272,8 @@ class BodyFeed:
                     await event.wait()
                 else:
                     await self._send.send(chunk)
-            except trio.BrokenResourceError:
-                self.close()
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self.close()  # no receivers left, or the exchange is over
             finally:
                 watch.on_blocked = None
         return wake.cancelled_caught

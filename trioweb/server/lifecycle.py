@@ -89,6 +89,7 @@ class CancelReason(enum.Enum):
     WRITE_STALLED = "the client stopped reading"  # close
     DRAINING = "the server is shutting down"  # close (an idle connection)
     CLIENT_GONE = "the client went away"  # close
+    SPOOL_FULL = "a request body's spill passed its limit"  # close (logged where it happens)
 
 
 _REASON_FOR = {

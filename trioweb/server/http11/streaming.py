@@ -169,7 +169,7 @@ class StreamedExchange:
                     request.client_ip,
                     exc,
                 )
-                conn.cancel(CancelReason.CLIENT_GONE)
+                conn.cancel(CancelReason.SPOOL_FULL)
             finally:
                 self._pump_scope = None
         lifecycle = conn.lifecycle
