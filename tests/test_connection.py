@@ -560,3 +560,22 @@ async def test_a_trickled_head_request_gets_a_bodiless_408(
         reply = await read_all(stream)
     assert reply.startswith(b"HTTP/1.1 408 ")
     assert reply.endswith(b"\r\n\r\n")  # the head only: the request said HEAD
+
+
+async def test_a_handler_timed_out_inside_its_own_nursery_still_gets_503(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """The cancellation reaches the exchange wrapped in the nursery's exception group."""
+    app = App("nursery-timeout")
+    app.config.RESPONSE_TIMEOUT = 2
+
+    @app.get("/fan")
+    async def fan(req: Request) -> HTTPResponse:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(trio.sleep_forever)
+            nursery.start_soon(trio.sleep_forever)
+        return text("unreachable")  # pragma: no cover
+
+    async with app.test_client() as client:
+        response = await client.get("/fan")
+    assert response.status_code == 503

@@ -202,8 +202,8 @@ class Exchange:
             return
         except BaseException as exc:
             if must_propagate(exc):
-                if isinstance(exc, trio.Cancelled):
-                    await self._answer_timeout()
+                # Cancelled (perhaps inside a group from the handler's own nursery).
+                await self._answer_timeout()
                 raise
             await self._fail(exc)
         finally:
