@@ -3,12 +3,13 @@
 The feed learns whether response writes are blocked from a real `Transport` over a real
 socket pair: "blocked" is a send into a peer that does not read. "Waiting" is observed with
 ``trio.testing.wait_all_tasks_blocked``, never with sleeps. A spill's file transfers run in
-worker threads, which that function does not wait for: `settled` waits for what they do.
+worker threads, which that function does not wait for: what they lead to is awaited on its
+own event, or by leaving the nursery their task runs in.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
@@ -35,14 +36,6 @@ async def block_writes(transport: Transport, task_status: trio.TaskStatus[None])
     task_status.started()
     while True:
         await transport.send_all(b"w" * 65536)
-
-
-async def settled(condition: Callable[[], bool]) -> None:
-    """Wait until ``condition`` holds, as worker threads finish (under a deadline)."""
-    with trio.fail_after(5):
-        while not condition():
-            await trio.testing.wait_all_tasks_blocked()
-            await trio.sleep(0.001)  # let a worker thread's result come back
 
 
 async def collect(receive: trio.MemoryReceiveChannel[bytes]) -> bytes:
@@ -90,7 +83,8 @@ async def test_a_blocked_write_makes_the_waiting_reader_spill_and_order_is_kept(
         assert not body.is_set()  # waiting for a receiver, no write blocked yet
         await nursery.start(block_writes, transport)
         # Blocked writes: the reader goes on, into the spill; nobody has received a byte.
-        await settled(body.is_set)
+        with trio.fail_after(5):
+            await body.wait()
         assert feed.spilling
         # All but the first, which the channel holds; the one in hand went there too.
         assert budget.used == sum(len(p) for p in pieces[1:])
@@ -148,11 +142,10 @@ async def block_writes_until_cancelled(
 async def test_a_spill_past_a_limit_raises_spool_limit_naming_it(
     spool_limit: int | None, total: int | None, setting: str
 ) -> None:
+    budget = SpoolBudget(total)
     async with transport_pair() as (transport, _), trio.open_nursery() as nursery:
-        budget = SpoolBudget(total)
         feed = BodyFeed(transport, nursery, max_chunk=4096, spool_limit=spool_limit, budget=budget)
-        await nursery.start(block_writes, transport)
-        await trio.testing.wait_all_tasks_blocked()
+        writer: trio.CancelScope = await nursery.start(block_writes_until_cancelled, transport)
         assert feed.offer(CHUNK)  # into the channel
         assert await feed.put(CHUNK)  # spilled
         assert await feed.put(CHUNK)  # spilled: 2,000 bytes held
@@ -161,8 +154,9 @@ async def test_a_spill_past_a_limit_raises_spool_limit_naming_it(
         assert caught.value.setting == setting
         assert setting in str(caught.value)
         feed.close()
-        await settled(lambda: budget.used == 0)  # closing gives the spill back
-        nursery.cancel_scope.cancel()
+        writer.cancel()
+    # The feeder has finished with the file (the nursery waited for it): all given back.
+    assert budget.used == 0
 
 
 async def test_put_says_false_once_every_receiver_is_closed() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json as jsonlib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
@@ -40,7 +40,7 @@ class ConnInfo:
     server_port: int = 0
     scheme: str = "http"
     proxy: ProxyTrust = TRUST_NOTHING
-    _ctx: SimpleNamespace | None = None
+    _ctx: SimpleNamespace | None = field(default=None, init=False, repr=False)
 
     @property
     def ctx(self) -> SimpleNamespace:
@@ -60,23 +60,15 @@ class BodyStatus:
     the server cancels it instead (see ``raw``).
     """
 
-    __slots__ = ("asked", "error", "raw", "wanted")
+    __slots__ = ("error", "raw", "wanted")
 
     def __init__(self) -> None:
         #: What made the body unreadable (413, 400, 408, the client gone), once it failed.
         self.error: BaseException | None = None
-        #: Whether a handler asked for the body (``wanted`` is set then).
-        self.asked = False
         #: Set when a handler first asks for the body (``Expect: 100-continue`` waits for it).
         self.wanted = trio.Event()
         #: Whether a handler took the raw channel (it is cancelled if the body fails).
         self.raw = False
-
-    def ask(self) -> None:
-        """A handler asked for the body."""
-        if not self.asked:
-            self.asked = True
-            self.wanted.set()
 
     def fail(self, error: BaseException) -> None:
         """Record why the body failed (the first error stays); readers raise it from now on."""
@@ -129,7 +121,7 @@ class RequestStream(trio.abc.ReceiveChannel[bytes]):
         if status.error is not None:
             raise status.error
         status.raw = True
-        status.ask()
+        status.wanted.set()
         return self._channel
 
     @property
@@ -152,8 +144,7 @@ class RequestStream(trio.abc.ReceiveChannel[bytes]):
         if status.error is not None:
             await trio.lowlevel.checkpoint()
             raise status.error
-        if not status.asked:
-            status.ask()
+        status.wanted.set()  # (a no-op after the first time)
         try:
             return await self._channel.receive()
         except trio.EndOfChannel:
@@ -172,7 +163,7 @@ class RequestStream(trio.abc.ReceiveChannel[bytes]):
         status = self._status
         if status.error is not None:
             raise status.error
-        status.ask()
+        status.wanted.set()
         try:
             return self._channel.receive_nowait()
         except trio.EndOfChannel:
@@ -187,8 +178,7 @@ class RequestStream(trio.abc.ReceiveChannel[bytes]):
         if status.error is not None:
             await trio.lowlevel.checkpoint()
             raise status.error
-        if not status.asked:
-            status.ask()
+        status.wanted.set()  # (a no-op after the first time)
         try:
             return await self._channel.receive()
         except trio.EndOfChannel:
