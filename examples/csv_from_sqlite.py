@@ -1,5 +1,5 @@
-"""Stream database rows to the client as CSV while they are read: the trio answer to the
-seed's asyncpg example.
+"""Stream database rows to the client as CSV while they are read: the trio version of the
+asyncpg example in Sanic's streaming docs.
 
 sqlite3 blocks, so each batch of rows is fetched in a worker thread with
 ``trio.to_thread.run_sync``; the event loop keeps serving other requests meanwhile. Each

@@ -1,6 +1,7 @@
 """The README's example: a greeting and a streaming upper-caser.
 
-    python examples/hello.py
+Run it with ``python examples/hello.py`` and try::
+
     curl --data-binary 'make me loud' http://127.0.0.1:8000/upper
 """
 

@@ -1,4 +1,4 @@
-"""The seed's request-streaming example, ported: only the imports changed, writes awaited.
+"""The request-streaming example from Sanic's docs, ported: new imports, awaited writes.
 
 Run it with ``python examples/request_streaming.py`` and try::
 

@@ -1,4 +1,4 @@
-"""The seed's response-streaming example, ported: only the imports changed, writes awaited."""
+"""The response-streaming example from Sanic's docs, ported: new imports, awaited writes."""
 
 from trioweb import App
 from trioweb.response import stream

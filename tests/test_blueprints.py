@@ -119,12 +119,14 @@ async def test_blueprint_without_prefix_serves_its_paths_as_written() -> None:
     assert response.text == "about"
 
 
-async def test_app_blueprint_url_prefix_goes_in_front_of_the_blueprints_own() -> None:
+async def test_app_blueprint_url_prefix_replaces_the_blueprints_own_as_in_sanic() -> None:
     app = App()
     app.blueprint(echo_path_blueprint("docs", "/docs"), url_prefix="/v2")
     async with app.test_client() as client:
-        response = await client.get("/v2/docs")
-    assert response.text == "docs /v2/docs"
+        moved = await client.get("/v2/")
+        old = await client.get("/docs/")
+    assert moved.text == "docs /v2/"
+    assert old.status_code == 404
 
 
 # --- prefix joining ---------------------------------------------------------------------------
@@ -133,8 +135,9 @@ async def test_app_blueprint_url_prefix_goes_in_front_of_the_blueprints_own() ->
 @pytest.mark.parametrize(
     ("url_prefix", "route", "path"),
     [
-        ("/api", "/", "/api"),
-        ("/api/", "/", "/api"),
+        ("/api", "/", "/api/"),
+        ("/api/", "/", "/api/"),
+        ("/api", "", "/api"),
         ("api", "/users", "/api/users"),
         ("/api/", "/users", "/api/users"),
         ("/api/", "users", "/api/users"),
@@ -213,7 +216,7 @@ async def test_nested_groups_join_every_prefix() -> None:
         shallow = await client.get("/api/health")
     assert nested.text == "v1users /api/v1/users"
     assert shallow.text == "health /api/health"
-    assert app.url_for("v1users.index") == "/api/v1/users"
+    assert app.url_for("v1users.index") == "/api/v1/users/"
 
 
 async def test_group_without_prefix_keeps_blueprint_prefixes() -> None:
@@ -285,8 +288,8 @@ async def test_two_blueprints_may_use_the_same_handler_name() -> None:
     app = App()
     app.blueprint(echo_path_blueprint("first", "/first"))
     app.blueprint(echo_path_blueprint("second", "/second"))
-    assert app.url_for("first.index") == "/first"
-    assert app.url_for("second.index") == "/second"
+    assert app.url_for("first.index") == "/first/"
+    assert app.url_for("second.index") == "/second/"
 
 
 # --- registration errors ----------------------------------------------------------------------
@@ -318,9 +321,160 @@ def test_good_blueprint_names_are_accepted(name: str) -> None:
     assert Blueprint(name).name == name
 
 
-def test_declaring_on_a_registered_blueprint_raises() -> None:
+async def test_what_a_blueprint_declares_after_registration_reaches_the_app() -> None:
     app = App("late")
-    late = Blueprint("late_bp")
+    late = Blueprint("late_bp", url_prefix="/late")
     app.blueprint(late)
-    with pytest.raises(RuntimeError, match="already registered on an app"):
-        late.add_route(lambda request: None, "/late")
+    seen: list[str] = []
+
+    @late.get("/")
+    async def index(request: Request) -> HTTPResponse:
+        raise KeyError("missing")
+
+    @late.on_request
+    async def note(request: Request) -> None:
+        seen.append(request.path)
+
+    @late.exception(KeyError)
+    async def missing(request: Request, exc: KeyError) -> HTTPResponse:
+        return text("handled by the blueprint", 404)
+
+    async with app.test_client() as client:
+        response = await client.get("/late/")
+    assert (response.status_code, response.text) == (404, "handled by the blueprint")
+    assert seen == ["/late/"]
+    assert app.url_for("late_bp.index") == "/late/"
+
+
+# --- as Sanic documents them (issue 11) --------------------------------------------------------
+
+
+async def test_group_takes_a_list_and_app_blueprint_takes_a_list() -> None:
+    grouped = Blueprint.group([echo_path_blueprint("a", "/a"), echo_path_blueprint("b", "/b")])
+    app = App()
+    app.blueprint(grouped)
+    other = App()
+    other.blueprint([echo_path_blueprint("c", "/c"), echo_path_blueprint("d", "/d")])
+    async with app.test_client() as client:
+        a = await client.get("/a/")
+        b = await client.get("/b/")
+    async with other.test_client() as client:
+        c = await client.get("/c/")
+    assert (a.text, b.text, c.text) == ("a /a/", "b /b/", "c /c/")
+
+
+async def test_blueprint_root_routes_under_a_prefix_follow_strict_slashes() -> None:
+    bp = Blueprint("bp", url_prefix="/bp", strict_slashes=True)
+
+    @bp.get("")
+    async def bare(request: Request) -> HTTPResponse:
+        return text("bare")
+
+    @bp.get("/")
+    async def slash(request: Request) -> HTTPResponse:
+        return text("slash")
+
+    app = App()
+    app.blueprint(bp)
+    async with app.test_client() as client:
+        assert (await client.get("/bp")).text == "bare"
+        assert (await client.get("/bp/")).text == "slash"
+
+
+async def test_group_options_are_defaults_under_the_blueprints_own() -> None:
+    plain = echo_path_blueprint("plain", "/plain")
+    pinned = Blueprint("pinned", url_prefix="/pinned", version=3)
+
+    @pinned.get("/x")
+    async def x(request: Request) -> HTTPResponse:
+        return text(request.path)
+
+    group = Blueprint.group(plain, pinned, url_prefix="/api", version=1, strict_slashes=True)
+    app = App()
+    app.blueprint(group)
+    async with app.test_client() as client:
+        assert (await client.get("/v1/api/plain/")).text == "plain /v1/api/plain/"
+        assert (await client.get("/v1/api/plain")).status_code == 404  # strict
+        assert (await client.get("/v3/api/pinned/x")).text == "/v3/api/pinned/x"
+
+
+async def test_name_prefix_registers_one_blueprint_twice() -> None:
+    bp = echo_path_blueprint("items", "/items")
+    app = App()
+    app.blueprint(bp, url_prefix="/v1", name_prefix="one")
+    app.blueprint(bp, url_prefix="/v2", name_prefix="two")
+    async with app.test_client() as client:
+        assert (await client.get("/v1/")).text == "items /v1/"
+        assert (await client.get("/v2/")).text == "items /v2/"
+    assert app.url_for("one_items.index") == "/v1/"
+    assert app.url_for("two_items.index") == "/v2/"
+
+
+async def test_group_middleware_and_exception_handlers_reach_every_blueprint() -> None:
+    first, second = Blueprint("first"), Blueprint("second", url_prefix="/second")
+    outside = Blueprint("outside", url_prefix="/outside")
+    for bp in (first, second, outside):
+
+        @bp.get("/fail")
+        async def fail(request: Request) -> HTTPResponse:
+            raise KeyError("nope")
+
+    group = Blueprint.group(first, second)
+    seen: list[str] = []
+
+    @group.middleware("request")
+    async def mark(request: Request) -> None:
+        seen.append(request.path)
+
+    @group.exception(KeyError)
+    async def missing(request: Request, exc: KeyError) -> HTTPResponse:
+        return text("group handled", 404)
+
+    app = App()
+    app.blueprint(group)
+    app.blueprint(outside)
+    async with app.test_client() as client:
+        handled = [await client.get(path) for path in ("/fail", "/second/fail")]
+        unhandled = await client.get("/outside/fail")
+    assert [r.text for r in handled] == ["group handled", "group handled"]
+    assert unhandled.status_code == 500
+    assert seen == ["/fail", "/second/fail"]
+
+
+async def test_blueprint_listeners_run_with_the_apps() -> None:
+    bp = Blueprint("lifecycle")
+    events: list[str] = []
+
+    @bp.before_server_start
+    async def opening(app: App) -> None:
+        events.append("async start")
+
+    @bp.listener("after_server_stop")
+    def closing(app: App, loop: object) -> None:  # Sanic's (app, loop) signature
+        events.append(f"sync stop, loop={loop}")
+
+    app = App()
+    app.blueprint(bp)
+    async with app.test_client():
+        assert events == ["async start"]
+    assert events == ["async start", "sync stop, loop=None"]
+
+
+def test_listener_names_are_checked() -> None:
+    with pytest.raises(ValueError, match="listener event must be one of before_server_start"):
+        App().listener("before_start")
+
+
+async def test_version_prefix_comes_from_the_route_then_blueprint_then_group() -> None:
+    own = Blueprint("own", url_prefix="/own", version=1, version_prefix="/bp/v")
+    plain = Blueprint("plain", url_prefix="/plain", version=1)
+    for bp in (own, plain):
+
+        @bp.get("/x")
+        async def x(request: Request) -> HTTPResponse:
+            return text(request.path)
+
+    app = App()
+    app.blueprint(Blueprint.group(own, plain, version_prefix="/group/v"))
+    assert app.url_for("own.x") == "/bp/v1/own/x"
+    assert app.url_for("plain.x") == "/group/v1/plain/x"

@@ -7,7 +7,6 @@ through ``app.test_client()``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -160,10 +159,13 @@ def test_add_cookie_returns_the_cookie_and_the_jar_holds_it() -> None:
     response = text("ok")
     cookie = response.add_cookie("a", "1")
     assert cookie == Cookie("a", "1")
-    assert response.cookies.get("a") is cookie
+    assert response.cookies.get_cookie("a") is cookie
+    assert response.cookies.has_cookie("a")
+    assert not response.cookies.has_cookie("a", path="/other")
     assert "a" in response.cookies
     assert "b" not in response.cookies
-    assert list(response.cookies) == [cookie]
+    assert list(response.cookies) == ["a"]
+    assert response.cookies.cookies == [cookie]
 
 
 # --- values that need quoting --------------------------------------------------------------------
@@ -192,7 +194,7 @@ async def test_a_set_value_reads_back_unchanged(value: str) -> None:
     """A value set with add_cookie, sent back by the client, is what request.cookies gives."""
 
     async def handler(request: Request) -> HTTPResponse:
-        response = json(request.cookies)
+        response = json(request.cookies.get("k"))
         response.add_cookie("k", value)
         return response
 
@@ -202,7 +204,7 @@ async def test_a_set_value_reads_back_unchanged(value: str) -> None:
         first = await client.get("/")
         pair = first.headers["set-cookie"].split("; ")[0]
         second = await client.get("/", headers={"Cookie": pair})
-    assert second.json() == {"k": value}
+    assert second.json() == value
 
 
 # --- invalid arguments raise ---------------------------------------------------------------------
@@ -271,21 +273,33 @@ def test_a_failed_add_leaves_the_jar_unchanged() -> None:
     response.add_cookie("a", "1")
     with pytest.raises(ValueError, match="samesite"):
         response.add_cookie("a", "2", samesite="bogus")
-    assert [c.value for c in response.cookies] == ["1"]
+    assert [c.value for c in response.cookies.cookies] == ["1"]
 
 
-def test_cookie_is_a_frozen_slotted_value() -> None:
+def test_cookie_is_slotted_and_checked_again_on_every_change() -> None:
     cookie = Cookie("k", "v")
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        cookie.value = "w"  # type: ignore[misc]
     assert not hasattr(cookie, "__dict__")
+    cookie.max_age = 60
+    cookie.samesite = "strict"
+    assert cookie.encode() == "k=v; Path=/; Max-Age=60; Secure; SameSite=Strict"
+    cookie.samesite = "none"
+    with pytest.raises(ValueError, match="samesite='None' must be secure"):
+        cookie.secure = False
+    assert cookie.secure  # the failed change left the cookie as it was
+    assert cookie.samesite == "None"
+    with pytest.raises(TypeError, match="max_age must be an int, not str"):
+        cookie.max_age = "soon"  # type: ignore[assignment]
+    assert cookie.max_age == 60
+    with pytest.raises(AttributeError):
+        cookie.max_agee = 1  # type: ignore[attr-defined]
+    assert str(cookie) == cookie.encode()
 
 
 def test_jar_replaces_by_key_path_and_domain() -> None:
     jar = CookieJar()
     jar.add(Cookie("a", "1"))
     jar.add(Cookie("a", "2", domain="x.org"))
-    jar.delete("a")
+    jar.delete_cookie("a")
     assert jar.header_values() == [
         "a=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure; SameSite=Lax",
         "a=2; Path=/; Domain=x.org; Secure; SameSite=Lax",
@@ -298,17 +312,17 @@ def test_jar_replaces_by_key_path_and_domain() -> None:
 
 def test_parse_cookie_header() -> None:
     assert parse_cookie_header(['a=1; b="two words"; bare; =x', "a=again; c=%41"]) == {
-        "a": "1",
-        "b": "two words",
-        "c": "%41",  # no percent-decoding: that is the application's encoding, not HTTP's
+        "a": ["1", "again"],
+        "b": ["two words"],
+        "c": ["%41"],  # no percent-decoding: that is the application's encoding, not HTTP's
     }
 
 
 def test_parse_cookie_header_decodes_utf8_and_escapes() -> None:
     # Header text arrives latin-1-decoded: "Ã©" is the UTF-8 bytes of "é".
     assert parse_cookie_header(['raw=Ã©; esc="\\303\\251 \\"q\\""']) == {
-        "raw": "é",
-        "esc": 'é "q"',
+        "raw": ["é"],
+        "esc": ['é "q"'],
     }
 
 
@@ -320,4 +334,169 @@ async def test_request_cookies_are_parsed_once() -> None:
     app.add_route(handler, "/")
     async with app.test_client() as client:
         response = await client.get("/", headers={"Cookie": "a=1; b=2"})
-    assert response.json() == {"same": True, "cookies": {"a": "1", "b": "2"}}
+    assert response.json() == {"same": True, "cookies": {"a": ["1"], "b": ["2"]}}
+
+
+# --- Sanic's spellings: prefixes, get_cookie/has_cookie, the dictionary style --------------------
+
+
+async def test_dictionary_style_sets_changes_and_deletes_cookies() -> None:
+    """Older Sanic code: ``cookies[k] = v``, ``cookies[k]["attr"] = ...``, ``del cookies[k]``."""
+
+    def setter(response: HTTPResponse) -> None:
+        response.cookies["session"] = "abc"
+        response.cookies["session"]["path"] = "/app"
+        response.cookies["session"]["httponly"] = True
+        response.cookies["session"]["max-age"] = "60"  # Sanic took digit strings too
+        response.cookies["session"] = "xyz"  # a new value for the cookie already set
+        response.cookies["theme"] = "dark"
+        response.cookies["gone"] = "1"
+        response.cookies["gone"]["path"] = "/g"
+        del response.cookies["gone"]  # deleted where it was set
+        del response.cookies["never-set"]  # deleted at path "/", as delete_cookie would
+
+    assert await set_cookies(setter) == [
+        "session=xyz; Path=/app; Max-Age=60; Secure; HttpOnly; SameSite=Lax",
+        "theme=dark; Path=/; Secure; SameSite=Lax",
+        "gone=; Path=/g; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure; SameSite=Lax",
+        "never-set=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure;"
+        " SameSite=Lax",
+    ]
+
+
+def test_dictionary_style_reads_the_cookie_and_checks_changes() -> None:
+    response = text("")
+    response.cookies["k"] = "v"
+    cookie = response.cookies["k"]
+    assert (cookie.value, cookie["path"], cookie["max-age"], cookie["secure"]) == (
+        "v",
+        "/",
+        None,
+        True,
+    )
+    with pytest.raises(KeyError, match="unknown cookie attribute 'colour'"):
+        cookie["colour"] = "blue"
+    with pytest.raises(ValueError, match="cookie path must be ASCII without ';'"):
+        cookie["path"] = "/a;b"
+    with pytest.raises(ValueError, match="samesite must be 'Strict', 'Lax' or 'None'"):
+        cookie["samesite"] = "sometimes"
+    assert cookie.encode() == "k=v; Path=/; Secure; SameSite=Lax"  # unchanged by the failures
+    with pytest.raises(KeyError):
+        response.cookies["missing"]
+    with pytest.raises(ValueError, match="cookie key must be a non-empty token"):
+        response.cookies["bad key"] = "v"
+
+
+async def test_host_and_secure_prefixes_name_the_cookie() -> None:
+    def setter(response: HTTPResponse) -> None:
+        response.add_cookie("id", "1", host_prefix=True)
+        response.add_cookie("pref", "2", secure_prefix=True, domain="example.com")
+        response.cookies.add_cookie("jar", "3", host_prefix=True)
+        response.delete_cookie("old", host_prefix=True)
+
+    assert await set_cookies(setter) == [
+        "__Host-id=1; Path=/; Secure; SameSite=Lax",
+        "__Secure-pref=2; Path=/; Domain=example.com; Secure; SameSite=Lax",
+        "__Host-jar=3; Path=/; Secure; SameSite=Lax",
+        "__Host-old=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure;"
+        " SameSite=Lax",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"host_prefix": True, "secure": False}, "must be secure"),
+        ({"host_prefix": True, "path": "/app"}, "needs path='/' and no domain"),
+        ({"host_prefix": True, "domain": "example.com"}, "needs path='/' and no domain"),
+        ({"secure_prefix": True, "secure": False}, "must be secure"),
+        ({"host_prefix": True, "secure_prefix": True}, "host_prefix or secure_prefix, not both"),
+    ],
+)
+def test_prefix_rules_are_enforced_for_the_flags(kwargs: dict[str, Any], message: str) -> None:
+    response = text("")
+    with pytest.raises(ValueError, match=message):
+        response.add_cookie("k", "v", **kwargs)
+    with pytest.raises(ValueError, match=message):
+        response.delete_cookie("k", **kwargs)
+    assert len(response.cookies) == 0
+
+
+def test_get_cookie_and_has_cookie_match_key_prefix_path_and_domain() -> None:
+    jar = text("").cookies
+    host = jar.add_cookie("id", "1", host_prefix=True)
+    app_cookie = jar.add_cookie("id", "2", path="/app", domain="x.org")
+    assert jar.get_cookie("id", host_prefix=True) is host
+    assert jar.get_cookie("__Host-id") is host
+    assert jar.get_cookie("id", "/app", "x.org") is app_cookie
+    assert jar.get_cookie("id") is None
+    assert jar.has_cookie("id", host_prefix=True)
+    assert not jar.has_cookie("id", secure_prefix=True)
+    assert not jar.has_cookie("id", "/app")
+
+
+async def test_deleting_a_cookie_set_here_keeps_its_security_attributes() -> None:
+    """A deletion over plain HTTP that said Secure would be ignored by the browser."""
+
+    def setter(response: HTTPResponse) -> None:
+        response.add_cookie("plain", "1", secure=False, samesite=None, httponly=True)
+        response.delete_cookie("plain")
+        response.delete_cookie("elsewhere", secure=False)
+
+    assert await set_cookies(setter) == [
+        "plain=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly",
+        "elsewhere=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Lax",
+    ]
+
+
+async def test_request_cookies_as_sanic_reads_them() -> None:
+    async def handler(request: Request) -> HTTPResponse:
+        cookies = request.cookies
+        return json(
+            {
+                "get": cookies.get("a"),
+                "getlist": cookies.getlist("a"),
+                "item": cookies["a"],
+                "host": cookies.get("id"),  # __Host-id, read under its plain name
+                "secure": cookies.getlist("pref"),  # __Secure-pref
+                "attribute": cookies.a,
+                "dashed": cookies.user_id,  # user-id
+                "keyword": cookies.class_,  # class
+                "absent_attribute": cookies.nope,
+                "absent": cookies.get("nope", "default"),
+                "absent_list": cookies.getlist("nope"),
+            }
+        )
+
+    app = App()
+    app.add_route(handler, "/")
+    header = "a=1; __Host-id=h; __Secure-pref=s; user-id=42; class=c; a=2"
+    async with app.test_client() as client:
+        response = await client.get("/", headers={"Cookie": header})
+    assert response.json() == {
+        "get": "1",
+        "getlist": ["1", "2"],
+        "item": ["1", "2"],
+        "host": "h",
+        "secure": ["s"],
+        "attribute": "1",
+        "dashed": "42",
+        "keyword": "c",
+        "absent_attribute": "",
+        "absent": "default",
+        "absent_list": [],
+    }
+
+
+async def test_a_host_prefixed_cookie_reads_back_under_its_plain_name() -> None:
+    async def handler(request: Request) -> HTTPResponse:
+        response = text(request.cookies.get("session", "none"))
+        response.add_cookie("session", "s3cret", host_prefix=True)
+        return response
+
+    app = App()
+    app.add_route(handler, "/")
+    async with app.test_client(base_url="https://testserver") as client:
+        first = await client.get("/")
+        second = await client.get("/")  # httpx sends back the cookie it was given
+    assert (first.text, second.text) == ("none", "s3cret")

@@ -283,3 +283,261 @@ async def test_a_foreign_base_exception_is_one_500_and_the_server_lives_on(
             assert (await client.get(server.url + "/")).text == "alive"
     logged = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(logged) == 3  # one line with its traceback per failure, nothing more
+
+
+# --- Sanic's exception attributes and names (issue 11) -----------------------------------------
+
+
+class TeapotError(HTTPException):
+    status_code = 418
+    message = "I only make tea"
+    quiet = True
+    headers = {"X-Pot": "teapot"}
+
+
+class LoudClientError(BadRequest):
+    quiet = False
+
+
+class MessageProperty(HTTPException):
+    status_code = 409
+
+    @property
+    def message(self) -> str:  # type: ignore[override]
+        return "computed for you"
+
+
+def exception_app() -> App:
+    app = App("exc-attributes")
+
+    @app.get("/teapot")
+    async def teapot(request: Request) -> HTTPResponse:
+        raise TeapotError()
+
+    @app.get("/teapot-override")
+    async def teapot_override(request: Request) -> HTTPResponse:
+        raise TeapotError("tea is off", headers={"X-Pot": "empty"})
+
+    @app.get("/loud")
+    async def loud(request: Request) -> HTTPResponse:
+        raise LoudClientError("shouted")
+
+    @app.get("/property")
+    async def prop(request: Request) -> HTTPResponse:
+        raise MessageProperty()
+
+    @app.get("/positional")
+    async def positional(request: Request) -> HTTPResponse:
+        raise HTTPException("gone fishing", 503, context={"retry": "later"})
+
+    return app
+
+
+async def test_class_attributes_give_status_message_and_headers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with exception_app().test_client() as client:
+        with caplog.at_level(logging.ERROR, logger="trioweb.error"):
+            response = await client.get("/teapot")
+            overridden = await client.get("/teapot-override")
+    assert (response.status_code, response.text) == (418, "418 I only make tea\n")
+    assert response.headers["x-pot"] == "teapot"
+    assert (overridden.text, overridden.headers["x-pot"]) == ("418 tea is off\n", "empty")
+    assert not caplog.records  # quiet = True on the class
+
+
+async def test_quiet_false_on_a_client_error_class_logs_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with exception_app().test_client() as client:
+        with caplog.at_level(logging.ERROR, logger="trioweb.error"):
+            response = await client.get("/loud")
+    assert response.status_code == 400
+    assert [r.getMessage() for r in caplog.records] == ["shouted"]
+
+
+async def test_a_message_property_answers_instead_of_crashing() -> None:
+    async with exception_app().test_client() as client:
+        response = await client.get("/property")
+    assert (response.status_code, response.text) == (409, "409 computed for you\n")
+
+
+async def test_status_code_is_the_second_positional_argument_as_in_sanic() -> None:
+    async with exception_app().test_client() as client:
+        response = await client.get("/positional", headers={"Accept": "application/json"})
+    assert response.status_code == 503
+    assert response.json()["message"] == "gone fishing"
+    assert response.json()["context"] == {"retry": "later"}
+
+
+def test_bytes_messages_are_decoded() -> None:
+    assert HTTPException(b"caf\xc3\xa9").message == "café"
+
+
+def test_sanics_names_are_the_same_classes() -> None:
+    from trioweb import exceptions as exc
+
+    assert exc.InvalidUsage is exc.BadRequest
+    assert exc.BadURL is exc.BadRequest
+    assert exc.SanicException is exc.HTTPException
+    assert exc.MethodNotSupported is exc.MethodNotAllowed
+    assert exc.ContentRangeError is exc.RangeNotSatisfiable
+    assert exc.HeaderExpectationFailed is exc.ExpectationFailed
+    assert exc.InternalServerError is exc.ServerError
+    assert issubclass(exc.FileNotFound, exc.NotFound)
+    assert issubclass(exc.HeaderNotFound, exc.BadRequest)
+    assert issubclass(exc.InvalidRangeType, exc.RangeNotSatisfiable)
+
+
+def test_sanics_constructor_arguments_for_405_and_416() -> None:
+    from trioweb.exceptions import MethodNotAllowed, RangeNotSatisfiable
+
+    class Size:
+        total = 100
+
+    not_allowed = MethodNotAllowed("no", "PUT", ["GET", "POST"])
+    assert not_allowed.headers["Allow"] == "GET, POST"
+    assert not_allowed.method == "PUT"
+    assert RangeNotSatisfiable("no", Size()).headers["Content-Range"] == "bytes */100"
+
+
+async def test_a_handler_for_invalid_usage_catches_the_400s_trioweb_raises() -> None:
+    from trioweb.exceptions import InvalidUsage
+
+    app = App("invalid-usage")
+
+    @app.post("/json")
+    async def take_json(request: Request) -> HTTPResponse:
+        return json(request.json)
+
+    @app.exception(InvalidUsage)
+    async def bad(request: Request, exc: Exception) -> HTTPResponse:
+        return json({"error": str(exc)}, 400)
+
+    async with app.test_client() as client:
+        response = await client.post("/json", content=b"{not json")
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("the request body is not valid JSON")
+
+
+async def test_exception_takes_a_list_of_types() -> None:
+    app = App("exception-list")
+
+    @app.get("/<kind>")
+    async def fail(request: Request, kind: str) -> HTTPResponse:
+        raise (KeyError if kind == "key" else IndexError)(kind)
+
+    @app.exception([KeyError, IndexError])
+    async def lookup_failed(request: Request, exc: Exception) -> HTTPResponse:
+        return text(type(exc).__name__, 404)
+
+    async with app.test_client() as client:
+        key = await client.get("/key")
+        index = await client.get("/index")
+    assert (key.status_code, key.text, index.text) == (404, "KeyError", "IndexError")
+
+
+async def test_an_exception_handler_may_answer_through_request_respond() -> None:
+    app = App("respond-from-handler")
+
+    @app.get("/")
+    async def fail(request: Request) -> HTTPResponse:
+        raise NotFound("nothing here")
+
+    @app.exception(NotFound)
+    async def streamed(request: Request, exc: NotFound) -> None:
+        response = await request.respond(404, content_type="text/plain")
+        await response.send("streamed ")
+        await response.send(exc.message)
+
+    async with app.test_client() as client:
+        response = await client.get("/")
+        again = await client.get("/")  # the connection is still usable
+    assert (response.status_code, response.text) == (404, "streamed nothing here")
+    assert again.text == "streamed nothing here"
+
+
+async def test_an_error_handler_for_a_server_met_error_may_respond_too() -> None:
+    from trioweb.exceptions import PayloadTooLarge
+
+    app = App("respond-413")
+    app.config.REQUEST_MAX_SIZE = 10
+
+    @app.post("/")
+    async def take(request: Request) -> HTTPResponse:
+        return text("unreachable")
+
+    @app.exception(PayloadTooLarge)
+    async def too_big(request: Request, exc: PayloadTooLarge) -> None:
+        response = await request.respond(413, content_type="text/plain")
+        await response.send("too big, sorry")
+
+    async with app.test_client() as client:
+        response = await client.post("/", content=b"x" * 100)
+    assert (response.status_code, response.text) == (413, "too big, sorry")
+
+
+async def test_a_plain_def_exception_handler_works() -> None:
+    app = App("sync-error-handler")
+
+    @app.get("/")
+    async def fail(request: Request) -> HTTPResponse:
+        raise Forbidden("no")
+
+    @app.exception(Forbidden)
+    def forbidden(request: Request, exc: Forbidden) -> HTTPResponse:
+        return text(f"sync says {exc.message}", 403)
+
+    async with app.test_client() as client:
+        response = await client.get("/")
+    assert (response.status_code, response.text) == (403, "sync says no")
+
+
+async def test_a_500_page_never_names_the_handler_unless_debug() -> None:
+    app = App("secret-names")
+
+    @app.get("/")
+    async def internal_billing_handler(request: Request) -> object:
+        return object()
+
+    async with app.test_client() as client:
+        hidden = await client.get("/")
+    app.config.DEBUG = True
+    async with app.test_client() as client:
+        shown = await client.get("/")
+    assert hidden.status_code == 500
+    assert "internal_billing_handler" not in hidden.text
+    assert "object" not in hidden.text
+    assert "internal_billing_handler" in shown.text
+
+
+def test_subclasses_that_add_headers_keep_the_class_headers() -> None:
+    from trioweb.exceptions import MethodNotAllowed
+
+    class ApiUnauthorized(Unauthorized):
+        headers = {"X-Api": "v1"}
+
+    class ApiNotAllowed(MethodNotAllowed):
+        headers = {"X-Api": "v1"}
+
+    unauthorized = ApiUnauthorized("log in", "Bearer", realm="api")
+    assert unauthorized.headers == {"X-Api": "v1", "WWW-Authenticate": 'Bearer realm="api"'}
+    assert ApiNotAllowed(allowed_methods=["GET"]).headers == {"X-Api": "v1", "Allow": "GET"}
+
+
+async def test_a_405_handler_sees_the_method_and_the_allowed_ones() -> None:
+    from trioweb.exceptions import MethodNotAllowed
+
+    app = App("405")
+
+    @app.get("/only-get")
+    async def only_get(request: Request) -> HTTPResponse:
+        return text("")
+
+    @app.exception(MethodNotAllowed)
+    async def not_allowed(request: Request, exc: MethodNotAllowed) -> HTTPResponse:
+        return json({"method": exc.method, "allowed": list(exc.allowed_methods)}, 405)
+
+    async with app.test_client() as client:
+        response = await client.delete("/only-get")
+    assert response.json() == {"method": "DELETE", "allowed": ["GET", "HEAD"]}

@@ -1,7 +1,8 @@
-"""Every example in examples/ answers as its document says, through a real socket.
+"""Every example in examples/ answers as its document says, through a real socket; the
+README's and docs/testing.md's test snippets pass as written, in a fresh project.
 
-``request_streaming`` and ``response_streaming`` are the seed's examples with only their
-imports changed (and writes awaited). Network rules: see ``tests/netutil.py``.
+``request_streaming`` and ``response_streaming`` are the streaming examples from Sanic's docs
+with only their imports changed (and writes awaited). Network rules: see ``tests/netutil.py``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import re
 import signal
 import socket
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -29,7 +31,7 @@ async def chunks(data: bytes, size: int = 7) -> AsyncIterator[bytes]:
         yield data[start : start + size]
 
 
-async def test_seed_request_streaming_routes() -> None:
+async def test_sanic_docs_request_streaming_routes() -> None:
     payload = ("0123456789" * 500).encode()
     replaced = payload.decode().replace("1", "A")
     async with (
@@ -48,7 +50,7 @@ async def test_seed_request_streaming_routes() -> None:
             assert (r.status_code, r.text) == (200, payload.decode())
 
 
-async def test_seed_stream_routes_refuse_other_methods() -> None:
+async def test_sanic_docs_stream_routes_refuse_other_methods() -> None:
     async with (
         running(request_streaming.app) as server,
         httpx.AsyncClient(base_url=server.url) as client,
@@ -60,11 +62,11 @@ async def test_seed_stream_routes_refuse_other_methods() -> None:
             assert (await client.get("/method_view")).status_code == 405
 
 
-async def test_seed_blueprint_route_is_named_after_the_blueprint() -> None:
+async def test_sanic_docs_blueprint_route_is_named_after_the_blueprint() -> None:
     assert request_streaming.app.url_for("blueprint_request_stream.bp_handler") == "/bp_stream"
 
 
-async def test_seed_response_streaming() -> None:
+async def test_sanic_docs_response_streaming() -> None:
     async with (
         running(response_streaming.app) as server,
         httpx.AsyncClient(base_url=server.url) as client,
@@ -127,9 +129,10 @@ async def test_cli_workers_share_the_port_and_stop_on_one_sigint() -> None:
     port = probe.getsockname()[1]
     probe.close()
     args = ["examples.response_streaming:app", "--port", str(port), "--workers", "2"]
-    async with cli_process(
-        [*args, "--no-access-log"], lambda log: log.count(b"serving ") >= 2
-    ) as (process, log):
+    async with cli_process([*args, "--no-access-log"], lambda log: log.count(b"serving ") >= 2) as (
+        process,
+        log,
+    ):
         pids = set(re.findall(rb"pids (\d+), (\d+)", log)[0])
         with trio.fail_after(TIMEOUT):
             async with httpx.AsyncClient() as client:
@@ -141,3 +144,78 @@ async def test_cli_workers_share_the_port_and_stop_on_one_sigint() -> None:
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(int(pid), 0)
+
+
+async def test_cli_fast_starts_one_worker_per_cpu() -> None:
+    cpus = len(os.sched_getaffinity(0))
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    args = ["examples.response_streaming:app", "--port", str(port), "--fast", "--no-access-log"]
+    async with cli_process(args, lambda log: log.count(b"serving ") >= cpus) as (process, log):
+        if cpus > 1:
+            assert f"started {cpus} workers".encode() in log
+        with trio.fail_after(TIMEOUT):
+            async with httpx.AsyncClient() as client:
+                r = await client.get(f"http://127.0.0.1:{port}/")
+                assert r.text == "foo,bar"
+            process.send_signal(signal.SIGINT)
+            assert await process.wait() == 0
+
+
+# --- the documented test snippets, run as a user would --------------------------------------
+
+# A code block whose first line names a file (``# test_hello.py``, ``# pyproject.toml: ...``)
+# is that file, whole.
+NAMED_BLOCK = re.compile(
+    r"^```\w*\n# (?P<name>[\w.-]+\.(?:py|toml|ini))(?::[^\n]*)?\n(?P<body>.*?)^```$",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+def named_files(markdown: str) -> dict[str, str]:
+    files: dict[str, str] = {}
+    for block in NAMED_BLOCK.finditer(markdown):
+        assert block["name"] not in files, f"two blocks are {block['name']}"
+        files[block["name"]] = block["body"]
+    return files
+
+
+async def run_in(project: Path, *args: str) -> str:
+    """Run ``python *args`` in ``project`` as a fresh checkout would; return its output."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
+    with trio.fail_after(60):
+        done = await trio.run_process(
+            [sys.executable, *args], cwd=project, env=env, capture_stdout=True, check=False
+        )
+    output = done.stdout.decode()
+    assert done.returncode == 0, output
+    return output
+
+
+async def test_the_readme_test_snippet_passes_in_a_fresh_project(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    first_python = re.search(r"^```python\n(.*?)^```$", readme, re.MULTILINE | re.DOTALL)
+    assert first_python is not None
+    files = {"hello.py": first_python[1], **named_files(readme.split("## Testing", 1)[1])}
+    assert set(files) == {"hello.py", "pyproject.toml", "test_hello.py"}
+    for name, body in files.items():
+        (tmp_path / name).write_text(body)
+    output = await run_in(tmp_path, "-m", "pytest", "-p", "no:cacheprovider")
+    assert "1 passed" in output
+
+
+@pytest.mark.parametrize("page", ["docs/getting-started.md", "docs/testing.md"])
+async def test_a_guides_snippets_pass_in_a_fresh_project(tmp_path: Path, page: str) -> None:
+    files = named_files((ROOT / page).read_text())
+    tests = sorted(name for name in files if name.startswith("test_"))
+    assert "pyproject.toml" in files
+    assert tests
+    for name, body in files.items():
+        (tmp_path / name).write_text(body)
+    for script in sorted(name for name in files if name.startswith("check_")):
+        await run_in(tmp_path, script)
+    output = await run_in(tmp_path, "-m", "pytest", "-p", "no:cacheprovider", "-v")
+    for name in tests:  # each file collected; the exit status said none failed
+        assert f"{name}::" in output

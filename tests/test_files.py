@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,7 @@ def streamed(path: Path) -> Awaitable[BaseHTTPResponse]:
 
 # Every conditional and range behaviour holds for both helpers.
 both = pytest.mark.parametrize("make", [whole, streamed], ids=["file", "file_stream"])
+both_ranges = pytest.mark.parametrize("helper", [file, file_stream], ids=["file", "file_stream"])
 
 
 # --- whole files and their headers ----------------------------------------------------------------
@@ -460,6 +463,170 @@ async def test_if_range_with_a_non_matching_etag_ignores_even_a_bad_range(
 ) -> None:
     r = await get(data_file, whole, {"Range": "bytes=9-3", "If-Range": '"other"'})
     assert r.status_code == 200
+
+
+# --- Sanic's signatures ---------------------------------------------------------------------------
+
+
+async def test_file_takes_sanics_positional_order(data_file: Path) -> None:
+    # location, status, request_headers, validate_when_requested, mime_type, headers, filename
+    r = await get(data_file, lambda p: file(p, 200, None, True, "text/csv", {"X-A": "1"}, "a.csv"))
+    assert r.headers["content-type"] == "text/csv"
+    assert r.headers["x-a"] == "1"
+    assert r.headers["content-disposition"].startswith('attachment; filename="a.csv"')
+
+
+async def test_file_stream_takes_sanics_positional_order(data_file: Path) -> None:
+    # location, status, chunk_size, mime_type, headers, filename
+    r = await get(data_file, lambda p: file_stream(p, 200, 1000, "text/csv", {"X-A": "1"}))
+    assert (r.content, r.headers["content-type"], r.headers["x-a"]) == (CONTENT, "text/csv", "1")
+
+
+async def test_file_stream_reads_64_kib_at_a_time_by_default(tmp_path: Path) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * (3 * 65536 + 10))
+    writer = RecordingWriter()
+    await (await file_stream(big)).write_to(writer)
+    pieces = [data for kind, data in writer.calls if kind == "data"]
+    assert [len(p) for p in pieces] == [65536, 65536, 65536, 10]
+
+
+async def test_file_with_a_mime_type_in_the_old_third_place_says_so(data_file: Path) -> None:
+    with pytest.raises(TypeError, match="third argument is request_headers"):
+        await file(data_file, 200, "text/csv")  # type: ignore[arg-type]
+
+
+async def test_the_type_is_guessed_from_filename_before_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "upload-7f3a"
+    path.write_bytes(b"%PDF")
+    r = await get(path, lambda p: file(p, filename="report.pdf"))
+    assert r.headers["content-type"] == "application/pdf"
+
+
+async def test_request_headers_decide_the_304_in_the_handler(data_file: Path) -> None:
+    app = App()
+    statuses: list[int] = []
+
+    @app.get("/f")
+    async def handler(request: Request) -> BaseHTTPResponse:
+        response = await file(data_file, request_headers=request.headers)
+        statuses.append(response.status)  # known here, before the response is returned
+        return response
+
+    async with app.test_client() as client:
+        r = await client.get("/f", headers={"if-modified-since": LAST_MODIFIED})
+        assert_not_modified(r)
+        r = await client.get("/f", headers={"If-None-Match": '"other"'})
+        assert (r.status_code, r.content) == (200, CONTENT)
+    assert statuses == [304, 200]
+
+
+async def test_request_headers_may_be_a_plain_dict(data_file: Path) -> None:
+    response = await file(data_file, request_headers={"If-None-Match": ETAG})
+    assert response.status == 304
+    response = await file(
+        data_file, request_headers={"If-None-Match": ETAG}, validate_when_requested=False
+    )
+    assert response.status == 200
+
+
+async def test_validate_when_requested_false_never_answers_304(data_file: Path) -> None:
+    r = await get(
+        data_file,
+        lambda p: file(p, validate_when_requested=False),
+        {"If-None-Match": ETAG, "If-Modified-Since": LATER},
+    )
+    assert (r.status_code, r.content) == (200, CONTENT)
+    assert (r.headers["etag"], r.headers["last-modified"]) == (ETAG, LAST_MODIFIED)
+
+
+@pytest.mark.parametrize(
+    "last_modified",
+    [
+        datetime(2020, 2, 3, 4, 5, 6, 789, tzinfo=UTC),
+        datetime(2020, 2, 3, 4, 5, 6),  # naive: UTC
+        datetime(2020, 2, 3, 5, 5, 6, tzinfo=timezone(timedelta(hours=1))),
+        1580702706.5,
+        1580702706,
+    ],
+)
+async def test_last_modified_may_be_given(data_file: Path, last_modified: Any) -> None:
+    given = "Mon, 03 Feb 2020 04:05:06 GMT"
+    r = await get(data_file, lambda p: file(p, last_modified=last_modified))
+    assert r.headers["last-modified"] == given
+    r = await get(
+        data_file, lambda p: file(p, last_modified=last_modified), {"If-Modified-Since": given}
+    )
+    assert r.status_code == 304
+    r = await get(
+        data_file,
+        lambda p: file(p, last_modified=last_modified),
+        {"If-Modified-Since": "Mon, 03 Feb 2020 04:05:05 GMT"},
+    )
+    assert r.status_code == 200
+
+
+async def test_last_modified_none_sends_none(data_file: Path) -> None:
+    r = await get(data_file, lambda p: file(p, last_modified=None), {"If-Modified-Since": LATER})
+    assert (r.status_code, r.content) == (200, CONTENT)
+    assert "last-modified" not in r.headers
+    assert r.headers["etag"] == ETAG
+
+
+async def test_a_bad_last_modified_is_refused(data_file: Path) -> None:
+    with pytest.raises(TypeError, match="last_modified must be a datetime"):
+        await file(data_file, last_modified="yesterday")  # type: ignore[arg-type]
+
+
+async def test_max_age_may_be_a_float(data_file: Path) -> None:
+    r = await get(data_file, lambda p: file(p, max_age=90.9))
+    assert r.headers["cache-control"] == "public, max-age=90"
+
+
+@dataclass
+class Span:
+    """Sanic's range shape: ``start`` and ``end`` (inclusive)."""
+
+    start: int
+    end: int
+
+
+@both_ranges
+async def test_a_given_range_is_sent_as_206(data_file: Path, helper: Any) -> None:
+    r = await get(data_file, lambda p: helper(p, _range=Span(10, 19)))
+    assert (r.status_code, r.content) == (206, CONTENT[10:20])
+    assert r.headers["content-range"] == f"bytes 10-19/{SIZE}"
+    r = await get(data_file, lambda p: helper(p, _range=Span(SIZE - 2, SIZE + 100)))
+    assert (r.status_code, r.content) == (206, CONTENT[-2:])
+
+
+async def test_a_given_range_outside_the_file_is_refused(data_file: Path) -> None:
+    with pytest.raises(ValueError, match="is not inside"):
+        await file(data_file, _range=Span(SIZE, SIZE + 5))
+    with pytest.raises(ValueError, match="is not inside"):
+        await file_stream(data_file, _range=Span(9, 3))
+
+
+async def test_a_304_keeps_the_callers_other_headers_and_cookies(data_file: Path) -> None:
+    app = App()
+
+    @app.get("/f")
+    async def handler(request: Request) -> BaseHTTPResponse:
+        response = await file(
+            data_file,
+            filename="data.bin",
+            headers={"X-Trace": "7", "Content-Language": "en", "Vary": "Accept"},
+        )
+        response.add_cookie("seen", "1")
+        return response
+
+    async with app.test_client() as client:
+        r = await client.get("/f", headers={"If-None-Match": ETAG})
+    assert_not_modified(r)
+    assert (r.headers["x-trace"], r.headers["vary"]) == ("7", "Accept")
+    assert "seen=1" in r.headers["set-cookie"]
+    assert "content-disposition" not in r.headers
+    assert "content-language" not in r.headers
 
 
 # --- through a real socket ------------------------------------------------------------------------

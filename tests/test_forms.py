@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from trioweb import App, Request
-from trioweb.datastructures import MultiDict
+from trioweb.datastructures import RequestParameters
 from trioweb.exceptions import BadRequest
 from trioweb.forms import File, parse_form
 from trioweb.response import HTTPResponse, json
@@ -22,11 +22,13 @@ MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
 
 
 def report(request: Request) -> dict[str, Any]:
-    """What a handler saw: every field and every file, with repeats."""
+    """What a handler saw: every field and every file, with repeats (grouped by name)."""
     return {
-        "form": [[k, v] for k, v in request.form.multi_items()],
+        "form": [[k, v] for k, values in request.form.items() for v in values],
         "files": [
-            [k, f.name, f.type, f.body.decode("latin-1")] for k, f in request.files.multi_items()
+            [k, f.name, f.type, f.body.decode("latin-1")]
+            for k, files in request.files.items()
+            for f in files
         ],
     }
 
@@ -61,10 +63,11 @@ async def post_status(body: bytes, content_type: str) -> tuple[int, str]:
 # --- urlencoded --------------------------------------------------------------------------------
 
 
-async def test_urlencoded_fields_repeats_and_blanks() -> None:
+async def test_urlencoded_fields_repeats_and_blanks_dropped() -> None:
     body = {"name": "Zoë Smith", "tag": ["a", "b"], "empty": ""}
     assert await post(data=body) == {
-        "form": [["name", "Zoë Smith"], ["tag", "a"], ["tag", "b"], ["empty", ""]],
+        # A blank value is dropped, as Sanic (and request.args) do.
+        "form": [["name", "Zoë Smith"], ["tag", "a"], ["tag", "b"]],
         "files": [],
     }
 
@@ -73,10 +76,41 @@ async def test_urlencoded_plus_percent_and_bare_names() -> None:
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     content = b"a=x+y%2Bz&bare&c=%C3%A9"
     assert await post(content=content, headers=headers) == {
-        # A bare name has an empty value, as in request.args.
-        "form": [["a", "x y+z"], ["bare", ""], ["c", "é"]],
+        # A bare name has an empty value: dropped, as in request.args.
+        "form": [["a", "x y+z"], ["c", "é"]],
         "files": [],
     }
+
+
+async def test_get_form_can_keep_blank_values() -> None:
+    async def handler(request: Request) -> HTTPResponse:
+        return json(
+            {
+                "form": request.form,
+                "kept": request.get_form(keep_blank_values=True),
+                "cached": request.get_form(keep_blank_values=True)
+                is request.get_form(keep_blank_values=True),
+            }
+        )
+
+    app = App()
+    app.add_route(handler, "/", methods=["POST"])
+    async with app.test_client() as client:
+        response = await client.post(
+            "/",
+            content=b"a=1&empty=&bare&a=2",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    assert response.json() == {
+        "form": {"a": ["1", "2"]},
+        "kept": {"a": ["1", "2"], "empty": [""], "bare": [""]},
+        "cached": True,
+    }
+
+
+async def test_multipart_blank_fields_are_kept() -> None:
+    # Sanic drops blank values only from urlencoded bodies; an empty multipart field stays.
+    assert (await post(data={"empty": ""}, files={"f": ("f", b"x")}))["form"] == [["empty", ""]]
 
 
 async def test_urlencoded_charset_parameter_is_honoured() -> None:
@@ -119,7 +153,8 @@ async def test_multipart_fields_and_files() -> None:
 
 async def test_files_first_and_getlist() -> None:
     async def handler(request: Request) -> HTTPResponse:
-        first = request.files["upload"]
+        first = request.files["upload"][0]  # files["upload"] is the list, as in Sanic
+        assert request.files.get("upload") is first
         return json(
             {
                 "first": [first.name, first.body.decode()],
@@ -175,6 +210,37 @@ async def test_part_without_content_type_is_text_plain_and_empty_filename_is_a_f
             ["empty", "", "application/octet-stream", ""],
         ],
     }
+
+
+@pytest.mark.parametrize(
+    ("disposition", "name"),
+    [
+        pytest.param(b"filename*=UTF-8''na%C3%AFve.txt", "naïve.txt", id="utf-8"),
+        pytest.param(b"filename*=utf-8'en'%E2%82%AC%20rates.csv", "€ rates.csv", id="language"),
+        pytest.param(b"filename*=ISO-8859-1''caf%E9.txt", "café.txt", id="latin-1"),
+        pytest.param(
+            b"filename=\"fallback.txt\"; filename*=UTF-8''%C3%A9t%C3%A9.txt", "été.txt", id="both"
+        ),
+        pytest.param(b"filename*=\"UTF-8''quoted%21.txt\"", "quoted!.txt", id="quoted"),
+        pytest.param(b"filename*=nope''x%C3%A9.txt", "xé.txt", id="unknown-charset-as-utf-8"),
+    ],
+)
+async def test_rfc_5987_filename_makes_a_file(disposition: bytes, name: str) -> None:
+    body = raw_multipart(
+        b'Content-Disposition: form-data; name="f"; ' + disposition + b"\r\n\r\nabc"
+    )
+    assert await post(content=body, headers={"Content-Type": MULTIPART}) == {
+        "form": [],
+        "files": [["f", name, "text/plain", "abc"]],
+    }
+
+
+async def test_a_filename_star_inside_a_quoted_value_is_not_a_parameter() -> None:
+    body = raw_multipart(
+        b'Content-Disposition: form-data; name="f"; filename="a; filename*=UTF-8\'\'b"\r\n\r\nx'
+    )
+    files = (await post(content=body, headers={"Content-Type": MULTIPART}))["files"]
+    assert files == [["f", "a; filename*=UTF-8''b", "text/plain", "x"]]
 
 
 async def test_form_and_files_are_parsed_once_and_cached() -> None:
@@ -261,7 +327,7 @@ async def test_bad_form_does_not_stop_the_connection_serving() -> None:
     async with app.test_client() as client:
         bad = await client.post("/", content=b"junk", headers={"Content-Type": MULTIPART})
         good = await client.post("/", data={"a": "1"})
-    assert (bad.status_code, good.status_code, good.json()) == (400, 200, {"a": "1"})
+    assert (bad.status_code, good.status_code, good.json()) == (400, 200, {"a": ["1"]})
 
 
 # --- streaming routes --------------------------------------------------------------------------
@@ -298,7 +364,7 @@ def test_parse_form_raises_bad_request() -> None:
 
 def test_parse_form_content_type_is_case_insensitive() -> None:
     form = parse_form(f"Multipart/Form-Data; boundary={BOUNDARY}", raw_multipart(GOOD_PART))
-    assert form.fields == {"a": "1"}
+    assert form.fields == {"a": ["1"]}
 
 
 def test_file_is_a_frozen_slotted_value() -> None:
@@ -314,8 +380,11 @@ def test_file_body_must_be_bytes() -> None:
         File("a.txt", "text/plain", "x")  # type: ignore[arg-type]
 
 
-def test_multidict_is_generic_over_its_values() -> None:
-    files: MultiDict[File] = MultiDict([("f", File("a", "t", b"1")), ("f", File("b", "t", b"2"))])
-    assert files["f"].name == "a"
+def test_request_parameters_are_generic_over_their_values() -> None:
+    files = RequestParameters.from_pairs([("f", File("a", "t", b"1")), ("f", File("b", "t", b"2"))])
+    first = files.get("f")
+    assert first is not None
+    assert first.name == "a"
+    assert [f.name for f in files["f"]] == ["a", "b"]
     assert [f.name for f in files.getlist("f")] == ["a", "b"]
-    assert MultiDict[str]([("k", "v")]).getlist("k") == ["v"]
+    assert RequestParameters[str].from_pairs([("k", "v")]).getlist("k") == ["v"]

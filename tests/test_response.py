@@ -12,21 +12,26 @@ from typing import Any
 
 import httpx
 import pytest
+import trio
 
 from trioweb import App, Request
 from trioweb.datastructures import MutableHeaders
 from trioweb.response import (
     BaseHTTPResponse,
     HTTPResponse,
+    JSONResponse,
     StreamingHTTPResponse,
     empty,
     html,
     json,
+    not_modified_headers,
     raw,
     redirect,
     stream,
     text,
 )
+
+from .netutil import TIMEOUT, read_all
 
 
 async def fetch(make_response: Callable[[], Any], method: str = "GET") -> httpx.Response:
@@ -130,11 +135,19 @@ async def test_redirect_sets_location_and_302() -> None:
     assert response.content == b""
 
 
-async def test_redirect_with_another_status_and_headers() -> None:
-    response = await fetch(lambda: redirect("https://example.com/", 301, {"X-R": "1"}))
+async def test_redirect_takes_headers_then_status_in_sanics_order() -> None:
+    response = await fetch(lambda: redirect("https://example.com/", {"X-R": "1"}, 301))
     assert response.status_code == 301
     assert response.headers["location"] == "https://example.com/"
     assert response.headers["x-r"] == "1"
+    response = await fetch(lambda: redirect("/b", status=308, headers={"X-R": "2"}))
+    assert (response.status_code, response.headers["x-r"]) == (308, "2")
+
+
+def test_redirect_with_the_status_second_says_where_it_goes() -> None:
+    # The order trioweb had before: a status where Sanic takes the headers.
+    with pytest.raises(TypeError, match=r"write redirect\(to, status=301\)"):
+        redirect("/b", 301)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -154,6 +167,99 @@ async def test_redirect_percent_encodes_the_location(target: str, location: str)
     response = await fetch(lambda: redirect(target))
     assert response.headers["location"] == location
     assert "set-cookie" not in response.headers
+
+
+# --- more of Sanic's helpers ------------------------------------------------------------------
+
+
+class Markup:
+    """What markupsafe and template engines hand out: ``__html__`` gives the markup."""
+
+    def __html__(self) -> str:
+        return "<b>safe</b>"
+
+
+class Frame:
+    """What pandas and IPython objects offer: ``_repr_html_``."""
+
+    def _repr_html_(self) -> str:
+        return "<table></table>"
+
+
+@pytest.mark.parametrize(
+    ("body", "sent"), [(Markup(), "<b>safe</b>"), (Frame(), "<table></table>")]
+)
+async def test_html_takes_objects_that_render_themselves(body: object, sent: str) -> None:
+    response = await fetch(lambda: html(body, 201, {"X-H": "1"}))
+    assert (response.status_code, response.text, response.headers["x-h"]) == (201, sent, "1")
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+
+
+def test_html_refuses_other_objects() -> None:
+    with pytest.raises(TypeError, match="response body must be str or bytes, not int"):
+        html(42)
+
+
+async def test_json_dumps_may_return_bytes() -> None:
+    response = await fetch(lambda: json({"a": 1}, dumps=lambda body: b'{"bytes":true}'))
+    assert response.content == b'{"bytes":true}'
+
+
+async def test_response_middleware_can_amend_a_json_body() -> None:
+    app = App()
+
+    @app.get("/list")
+    async def listing(request: Request) -> JSONResponse:
+        return json([1, 2])
+
+    @app.get("/dict")
+    async def mapping(request: Request) -> JSONResponse:
+        return json({"a": 1, "drop": True}, sort_keys=True)
+
+    @app.on_response
+    async def amend(request: Request, response: BaseHTTPResponse) -> None:
+        assert isinstance(response, JSONResponse)
+        if isinstance(response.raw_body, list):
+            response.append(3)
+            response.extend([4, 5])
+            assert response.pop() == 5
+            assert response.pop(0) == 1
+        else:
+            response.update({"z": 26}, b=2)
+            assert response.pop("drop") is True
+            assert response.pop("missing", None) is None
+
+    async with app.test_client() as client:
+        assert (await client.get("/list")).text == "[2,3,4]"
+        r = await client.get("/dict")
+        assert r.text == '{"a":1,"b":2,"z":26}'  # the dumps kwargs (sort_keys) still apply
+        assert r.headers["content-length"] == str(len(r.content))
+
+
+def test_json_response_set_body_and_raw_body() -> None:
+    response = json({"a": 1})
+    response.raw_body = ["x"]
+    assert (response.raw_body, response.body) == (["x"], b'["x"]')
+    response.set_body({"k": "v"}, dumps=lambda body, **kw: "custom")
+    assert response.body == b"custom"
+    response.body = b"by hand"
+    with pytest.raises(RuntimeError, match="assigned directly"):
+        response.raw_body  # noqa: B018
+    response.set_body(1)
+    assert response.raw_body == 1  # set_body puts them back in step
+
+
+def test_json_response_methods_check_the_body_type() -> None:
+    with pytest.raises(TypeError, match="cannot append to a JSON body of type dict"):
+        json({}).append(1)
+    with pytest.raises(TypeError, match="cannot update a JSON body of type list"):
+        json([]).update(a=1)
+    with pytest.raises(TypeError, match="no default when the JSON body is a list"):
+        json([1]).pop(0, None)
+    with pytest.raises(TypeError, match="needs a key"):
+        json({}).pop()
+    with pytest.raises(TypeError, match="cannot pop from a JSON body of type int"):
+        json(3).pop()
 
 
 # --- streaming responses -----------------------------------------------------------------------
@@ -292,7 +398,74 @@ async def test_sending_after_eof_raises_runtime_error() -> None:
         response = await client.get("/")
     assert response.status_code == 200
     assert response.text == "done"
-    assert errors == ["this response has not been started, or it has ended", "ended=True"]
+    assert errors == [
+        "this response has ended (eof() or send(end_stream=True) was called); "
+        "nothing more can be sent",
+        "ended=True",
+    ]
+
+
+async def test_stream_accepts_sanics_chunked_argument() -> None:
+    async def body(response: StreamingHTTPResponse) -> None:
+        await response.write("ab")
+
+    # chunked= changes nothing: without Content-Length the server must chunk.
+    response = await fetch(lambda: stream(body, 200, None, "text/plain", chunked=False))
+    assert (response.text, response.headers["transfer-encoding"]) == ("ab", "chunked")
+    response = await fetch(lambda: stream(body, headers={"Content-Length": "2"}, chunked=True))
+    assert (response.text, response.headers["content-length"]) == ("ab", "2")
+    assert "transfer-encoding" not in response.headers
+
+
+async def test_send_with_end_stream_sends_the_last_piece() -> None:
+    app = App()
+    after: list[str] = []
+
+    @app.get("/respond")
+    async def respond(request: Request) -> None:
+        response = await request.respond(content_type="text/plain")
+        await response.send("a")
+        await response.send("b", end_stream=True)
+        after.append(f"ended={response.ended}")
+        await response.send()  # ending what has ended does nothing, as in Sanic
+        await response.eof()
+        try:
+            await response.send("c")
+        except RuntimeError as exc:
+            after.append(str(exc))
+
+    @app.get("/stream")
+    async def streamed(request: Request) -> StreamingHTTPResponse:
+        async def body(response: StreamingHTTPResponse) -> None:
+            await response.send("x", False)
+            await response.send("y", True)
+
+        return stream(body)
+
+    @app.get("/bare-send")
+    async def bare(request: Request) -> None:
+        response = await request.respond()
+        await response.send(b"only")
+        await response.send()  # no data, no end_stream: ends the response
+        after.append(f"bare ended={response.ended}")
+
+    async with app.test_client() as client:
+        assert (await client.get("/respond")).text == "ab"
+        assert (await client.get("/stream")).text == "xy"
+        assert (await client.get("/bare-send")).text == "only"
+    assert after == [
+        "ended=True",
+        "this response has ended (eof() or send(end_stream=True) was called); "
+        "nothing more can be sent",
+        "bare ended=True",
+    ]
+
+
+async def test_a_response_not_started_says_how_to_start_it() -> None:
+    with pytest.raises(RuntimeError, match=r"has not started: return it from the handler"):
+        await StreamingHTTPResponse().send("x")
+    with pytest.raises(RuntimeError, match=r"has not started"):
+        await StreamingHTTPResponse().write("x")
 
 
 # --- bodiless responses -----------------------------------------------------------------------
@@ -355,16 +528,120 @@ async def test_bodiless_status_keeps_the_connection_usable() -> None:
     assert (second.status_code, second.text) == (200, "kept")
 
 
+async def raw_head(app: App, path: str = "/") -> tuple[str, list[tuple[str, str]]]:
+    """GET ``path`` over the test client's in-memory connection: the raw status line and
+    header pairs exactly as sent (nothing normalised by an HTTP client)."""
+    async with app.test_client() as client:
+        with trio.fail_after(TIMEOUT):
+            stream = await client.listener.connect()
+            request = f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+            await stream.send_all(request.encode())
+            data = await read_all(stream)
+    head = data.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+    pairs = [tuple(line.split(": ", 1)) for line in head[1:]]
+    return head[0], [(name.lower(), value) for name, value in pairs]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: text("", status=304),
+        lambda: html("<p>old</p>", 304),
+        lambda: json({"stale": True}, 304),
+        lambda: empty(304, headers={"Content-Type": "text/html"}),
+    ],
+    ids=["text", "html", "json", "empty"],
+)
+async def test_a_handler_built_304_sends_no_content_type(make: Callable[[], Any]) -> None:
+    app = App()
+
+    @app.get("/")
+    async def handler(request: Request) -> Any:
+        return make()
+
+    status, headers = await raw_head(app)
+    assert status == "HTTP/1.1 304 Not Modified"
+    names = [name for name, _ in headers]
+    assert "content-type" not in names
+    assert "content-length" not in names
+
+
+async def test_a_304_keeps_validators_caching_and_cookies_but_no_body_headers() -> None:
+    app = App()
+
+    @app.get("/")
+    async def handler(request: Request) -> HTTPResponse:
+        response = empty(
+            304,
+            headers={
+                "Content-Type": "text/html",
+                "Content-Length": "120",
+                "Content-Encoding": "gzip",
+                "Content-Language": "fr",
+                "Content-Range": "bytes 0-9/120",
+                "Content-Disposition": "attachment",
+                "ETag": '"v1"',
+                "Last-Modified": "Tue, 14 Nov 2023 22:13:20 GMT",
+                "Cache-Control": "max-age=60",
+                "Expires": "Tue, 14 Nov 2023 23:13:20 GMT",
+                "Vary": "Accept-Encoding",
+                "Content-Location": "/doc.fr.html",
+                "X-Request-Id": "abc",
+            },
+        )
+        response.add_cookie("seen", "1")
+        return response
+
+    @app.on_response
+    async def late(request: Request, response: BaseHTTPResponse) -> None:
+        response.headers["Content-Type"] = "text/plain"  # added after the handler: dropped too
+
+    status, headers = await raw_head(app)
+    assert status == "HTTP/1.1 304 Not Modified"
+    sent = dict(headers)
+    assert sent["set-cookie"].startswith("seen=1")
+    assert set(sent) == {
+        "etag",
+        "last-modified",
+        "cache-control",
+        "expires",
+        "vary",
+        "content-location",
+        "x-request-id",
+        "set-cookie",
+        "date",
+        "connection",  # "close", as the request asked
+    }
+
+
+async def test_a_204_gets_no_default_content_type() -> None:
+    response = await fetch(lambda: text("", status=204))
+    assert response.status_code == 204
+    assert "content-type" not in response.headers
+    # One given explicitly is the handler's choice, and is sent.
+    response = await fetch(lambda: empty(204, headers={"Content-Type": "text/plain"}))
+    assert response.headers["content-type"] == "text/plain"
+
+
+def test_not_modified_headers_filters_any_pairs() -> None:
+    kept = not_modified_headers([("ETag", '"a"'), ("content-type", "x"), ("Link", "<a>")])
+    assert kept.multi_items() == [("ETag", '"a"'), ("Link", "<a>")]
+
+
 # --- mistakes -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("returned", "type_name"), [("a string", "str"), (None, "NoneType"), ({"a": 1}, "dict")]
 )
-async def test_handler_returning_a_non_response_gives_500(returned: object, type_name: str) -> None:
+async def test_handler_returning_a_non_response_gives_500(
+    returned: object, type_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
     response = await fetch(lambda: returned)
     assert response.status_code == 500
-    assert response.text == f"500 handler 'handler' returned {type_name}, not a response\n"
+    # The page names no handler (outside debug); the log does.
+    assert response.text == "500 Internal Server Error\n"
+    assert f"handler 'handler' returned {type_name}, not a response" in caplog.text
 
 
 def test_text_rejects_bytes() -> None:

@@ -78,7 +78,8 @@ async def test_host_matching_uses_the_host_header() -> None:
     async with app.test_client() as client:
         r = await client.get("/", headers={"Host": "api.example.com:8080"})
         assert r.status_code == 200
-        assert app.url_for("api") == "/"
+        # A host-bound route's URL names its host, as in Sanic.
+        assert app.url_for("api") == "http://api.example.com/"
         assert (await client.get("/", headers={"Host": "other.example.com"})).status_code == 404
 
 
@@ -93,7 +94,7 @@ async def test_versions_prefix_the_path() -> None:
         assert (await client.get("/items")).status_code == 404
         assert (await client.get("/v2/users")).status_code == 200
     assert app.url_for("v1") == "/v1/items"
-    assert app.url_for("users.list") == "/v2/users"
+    assert app.url_for("users.list") == "/v2/users/"
 
 
 def test_a_duplicate_path_and_method_raises_at_registration() -> None:
@@ -128,3 +129,153 @@ async def test_request_knows_its_route_and_match_info() -> None:
         "uri": "/user/<id:int>/<tab>",
         "match": {"id": 7, "tab": "posts"},
     }
+
+
+# --- as Sanic documents them (issue 11) --------------------------------------------------------
+
+
+async def test_a_regex_with_one_capturing_group_passes_the_group() -> None:
+    app = App("regex-group")
+    app.add_route(echo("ext"), r"/file/<ext:file\.(txt|md)>")
+    app.add_route(echo("whole"), r"/whole/<name:[a-z]+\.txt>")
+    async with app.test_client() as client:
+        assert (await client.get("/file/file.txt")).json() == {"ext": ["str", "txt"]}
+        assert (await client.get("/file/file.md")).json() == {"ext": ["str", "md"]}
+        assert (await client.get("/file/file.pdf")).status_code == 404
+        assert (await client.get("/whole/a.txt")).json() == {"name": ["str", "a.txt"]}
+
+
+def test_a_regex_with_two_capturing_groups_is_refused() -> None:
+    app = App("regex-groups")
+    with pytest.raises(ValueError, match=r"has 2 capturing groups.*\(\?:\.\.\.\)"):
+        app.add_route(echo("two"), r"/x/<v:(a)(b)>")
+
+
+async def test_a_route_may_serve_a_list_of_hosts() -> None:
+    app = App("hosts")
+
+    @app.get("/", host=["example.com", "www.example.com"])
+    async def home(request: Request) -> HTTPResponse:
+        return text("home")
+
+    async with app.test_client() as client:
+        for host in ("example.com", "www.example.com:8000"):
+            response = await client.get("/", headers={"Host": host})
+            assert (response.status_code, response.text) == (200, "home")
+        assert (await client.get("/", headers={"Host": "other.com"})).status_code == 404
+    assert app.url_for("home", _host="www.example.com") == "http://www.example.com/"
+    with pytest.raises(ValueError, match="serves several hosts"):
+        app.url_for("home")
+    with pytest.raises(ValueError, match=r"does not serve host 'evil\.com'"):
+        app.url_for("home", _host="evil.com")
+
+
+@pytest.mark.parametrize(
+    ("version", "prefix", "path"),
+    [
+        (1, "/v", "/v1/x"),
+        ("v1.0.1", "/v", "/v1.0.1/x"),
+        (1.1, "/v", "/v1.1/x"),
+        ("2", "/api/v", "/api/v2/x"),
+    ],
+)
+async def test_versions_drop_a_leading_v_and_take_a_prefix(
+    version: Any, prefix: str, path: str
+) -> None:
+    app = App("versions")
+
+    @app.get("/x", version=version, version_prefix=prefix)
+    async def x(request: Request) -> HTTPResponse:
+        return text(request.path)
+
+    async with app.test_client() as client:
+        response = await client.get(path)
+    assert (response.status_code, response.text) == (200, path)
+    assert app.url_for("x") == path
+
+
+def test_url_for_external_urls_as_sanic_documents() -> None:
+    app = App("external")
+
+    @app.get("/posts/<post_id:int>")
+    async def post(request: Request, post_id: int) -> HTTPResponse:
+        return text("")
+
+    url = app.url_for("post", post_id=5, arg_one="one", _external=True, _server="srv:8888")
+    assert url == "http://srv:8888/posts/5?arg_one=one"
+    assert app.url_for("post", post_id=5, _external=True, _server="http://srv:1234") == (
+        "http://srv:1234/posts/5"
+    )
+    assert app.url_for("post", post_id=5, _external=True, _server="https://srv") == (
+        "https://srv/posts/5"
+    )
+    assert app.url_for("post", post_id=5, _external=True, _scheme="https", _server="srv") == (
+        "https://srv/posts/5"
+    )
+    assert app.url_for("post", post_id=1, arg=["a", "b"]) == "/posts/1?arg=a&arg=b"
+    with pytest.raises(ValueError, match="needs _external=True"):
+        app.url_for("post", post_id=5, _scheme="https")
+    with pytest.raises(ValueError, match=r"needs _server= or config\.SERVER_NAME"):
+        app.url_for("post", post_id=5, _external=True)
+    app.config.SERVER_NAME = "https://example.com"
+    assert app.url_for("post", post_id=5, _external=True) == "https://example.com/posts/5"
+
+
+async def test_route_ctx_keywords_reach_request_route_ctx() -> None:
+    app = App("route-ctx")
+
+    @app.on_request
+    async def guard(request: Request) -> HTTPResponse | None:
+        assert request.route is not None
+        if getattr(request.route.ctx, "admin_only", False):
+            return text("admins only", 403)
+        return None
+
+    @app.get("/admin", ctx_admin_only=True, ctx_label="admin")
+    async def admin(request: Request) -> HTTPResponse:
+        return text("welcome")
+
+    @app.post("/open", stream=False, ctx_label="open")
+    async def open_route(request: Request) -> HTTPResponse:
+        assert request.route is not None
+        return text(request.route.ctx.label)
+
+    async with app.test_client() as client:
+        assert (await client.get("/admin")).status_code == 403
+        assert (await client.post("/open")).text == "open"
+    assert app.router.by_name("admin").ctx.label == "admin"
+
+
+def test_a_decorator_used_without_parentheses_is_a_type_error_at_once() -> None:
+    app = App("bare")
+    with pytest.raises(TypeError, match=r'with parentheses: write @app.get\("/path"\)'):
+
+        @app.get  # type: ignore[arg-type]
+        async def index(request: Request) -> HTTPResponse:
+            return text("never routed")
+
+    with pytest.raises(TypeError, match=r"write @app.route"):
+
+        @app.route  # type: ignore[arg-type]
+        async def other(request: Request) -> HTTPResponse:
+            return text("never routed")
+
+
+def test_unknown_route_keywords_are_type_errors() -> None:
+    app = App("keywords")
+    with pytest.raises(TypeError, match="get\\(\\) got an unexpected keyword argument 'stream'"):
+        app.get("/", stream=True)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
+        app.post("/", colour="red")
+
+
+def test_a_generator_handler_is_refused_at_registration() -> None:
+    app = App("generators")
+
+    async def agen(request: Request) -> Any:
+        yield b"x"
+
+    with pytest.raises(TypeError, match="is a generator function"):
+        app.add_route(agen, "/agen")
+    with pytest.raises(TypeError, match="must be a function"):
+        app.add_route("not callable", "/str")  # type: ignore[arg-type]

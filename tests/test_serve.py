@@ -5,6 +5,14 @@ Network rules: see ``tests/netutil.py``.
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from typing import Any
+
 import h11
 import httpx
 import pytest
@@ -15,7 +23,7 @@ from trioweb import App, Server
 from trioweb.request import Request
 from trioweb.response import HTTPResponse, text
 
-from .netutil import TIMEOUT, RawClient, request
+from .netutil import ROOT, TIMEOUT, RawClient, request
 
 
 def gated_app() -> tuple[App, trio.Event, trio.Event]:
@@ -259,3 +267,134 @@ async def test_shutdown_under_keep_alive_load_answers_every_request_sent_before_
                 await warmed_up.wait()
                 await server.shutdown()
     assert lost == []
+
+
+# --- app.run(): refusals come before anything starts, Sanic's keywords by name -----------------
+
+
+def never_started_app() -> App:
+    """An app whose start fails the test, so a refused ``app.run()`` cannot hang it."""
+    app = App("never-started")
+
+    @app.before_server_start
+    async def refuse(a: App) -> None:
+        raise AssertionError("app.run() started serving")
+
+    return app
+
+
+async def test_app_run_inside_a_trio_program_says_to_use_app_serve() -> None:
+    app = never_started_app()
+    with pytest.raises(RuntimeError) as refused:
+        app.run("127.0.0.1", 0, debug=True)
+    assert str(refused.value) == (
+        "app.run() starts its own trio.run(), so it cannot be called inside a running trio "
+        "program; there, serve the app in a nursery: "
+        "server = await nursery.start(app.serve, host, port)"
+    )
+    assert app.config.DEBUG is False  # refused before it changed anything
+
+
+LATER = "is not in trioweb yet; it arrives with production serving"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"dev": True}, f"dev=True (debug mode plus auto-reload): auto-reload {LATER}"),
+        ({"auto_reload": True}, f"auto-reload (auto_reload=, reload_dir=) {LATER}"),
+        ({"reload_dir": "src"}, f"auto-reload (auto_reload=, reload_dir=) {LATER}"),
+        ({"unix": "/tmp/app.sock"}, f"serving on a Unix socket (unix=) {LATER}"),
+    ],
+)
+def test_app_run_names_the_sanic_features_not_there_yet(
+    options: dict[str, Any], message: str
+) -> None:
+    app = never_started_app()
+    with pytest.raises(NotImplementedError, match=re.escape(message)):
+        app.run("127.0.0.1", 0, debug=True, **options)
+    assert app.config.DEBUG is False
+
+
+def test_app_run_refuses_a_socket_of_your_own_for_now() -> None:
+    with socket.socket() as sock, pytest.raises(NotImplementedError, match=r"\(sock=\) is not"):
+        never_started_app().run(sock=sock)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"fast": True, "workers": 2},
+            "fast=True decides the number of workers; do not pass workers=2",
+        ),
+        (
+            {"single_process": True, "workers": 3},
+            "single_process=True decides the number of workers; do not pass workers=3",
+        ),
+        (
+            {"fast": True, "single_process": True},
+            "fast=True starts a worker per CPU; single_process=True asks for one",
+        ),
+        ({"workers": 0}, "workers must be at least 1, got 0"),
+        ({"backlog": 0}, "backlog must be at least 1, got 0"),
+    ],
+)
+def test_app_run_refuses_contradictory_process_options(
+    options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        never_started_app().run("127.0.0.1", 0, **options)
+
+
+def test_app_run_wants_an_ssl_context() -> None:
+    with pytest.raises(TypeError, match=r"ssl= takes an ssl.SSLContext, got dict"):
+        never_started_app().run(ssl={"cert": "fullchain.pem", "key": "privkey.pem"})  # type: ignore[arg-type]
+
+
+def test_app_run_rejects_unknown_keywords() -> None:
+    with pytest.raises(TypeError, match="unexpected keyword argument 'loop'"):
+        never_started_app().run(loop=None)  # type: ignore[call-arg]
+
+
+RUN_SCRIPT = """
+from trioweb import App
+from trioweb.response import json
+
+app = App("run-keywords")
+
+@app.get("/")
+async def settings(request):
+    c = request.app.config
+    return json({"debug": c.DEBUG, "access_log": c.ACCESS_LOG, "backlog": c.BACKLOG})
+
+app.run("127.0.0.1", 0, single_process=True, motd=False, debug=True, access_log=False,
+        backlog=7, auto_reload=False)
+"""
+
+
+async def test_app_run_takes_sanics_keywords_and_serves_in_this_process() -> None:
+    process = await trio.lowlevel.open_process(
+        [sys.executable, "-c", RUN_SCRIPT],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stderr is not None
+    try:
+        with trio.fail_after(TIMEOUT):
+            log = b""
+            while not (found := re.search(rb"serving 'run-keywords' on (http://\S+)", log)):
+                chunk = await process.stderr.receive_some(4096)
+                assert chunk, log
+                log += chunk
+            assert b"workers" not in log  # no worker processes: this process serves
+            async with httpx.AsyncClient() as client:
+                r = await client.get(found.group(1).decode() + "/")
+            assert r.json() == {"debug": True, "access_log": False, "backlog": 7}
+            process.send_signal(signal.SIGINT)
+            assert await process.wait() == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

@@ -10,6 +10,7 @@ its client first).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +23,8 @@ from trioweb import App, Blueprint
 from trioweb.exceptions import NotFound
 from trioweb.files import resolve_static_path
 from trioweb.request import Request
+from trioweb.response import BaseHTTPResponse, text
+from trioweb.static import resolve_static_target
 from trioweb.testing import TestClient
 
 from .netutil import TIMEOUT, read_all, running
@@ -117,7 +120,7 @@ async def test_files_are_served_with_their_type(
     assert r.content == body
     assert r.headers["content-type"] == content_type
     assert r.headers["content-length"] == str(len(body))
-    assert r.headers["accept-ranges"] == "bytes"
+    assert "accept-ranges" not in r.headers  # ranges are opt-in, as in Sanic
     assert "etag" in r.headers
     assert "last-modified" in r.headers
 
@@ -140,10 +143,11 @@ async def test_only_get_and_head_are_routed(root: Path) -> None:
 
 
 async def test_static_files_answer_conditional_and_range_requests(root: Path) -> None:
-    app, _ = static_app(root, max_age=600)
+    app, _ = static_app(root, max_age=600, use_content_range=True)
     async with app.test_client() as client:
         r = await client.get("/static/a.txt")
         assert r.headers["cache-control"] == "public, max-age=600"
+        assert r.headers["accept-ranges"] == "bytes"
         etag = r.headers["etag"]
         r = await client.get("/static/a.txt", headers={"If-None-Match": etag})
         assert (r.status_code, r.headers["cache-control"]) == (304, "public, max-age=600")
@@ -369,6 +373,322 @@ def test_bad_configuration_fails_at_registration(root: Path) -> None:
         app.static("/static", root, chunk_size=0)
     with pytest.raises(ValueError, match="max_age must not be negative"):
         app.static("/static", root, max_age=-5)
+
+
+# --- Sanic's options ------------------------------------------------------------------------------
+
+
+async def test_a_range_gets_the_whole_file_unless_use_content_range(root: Path) -> None:
+    # Sanic's default: use_content_range=False, so Range is ignored and not advertised.
+    app, _ = static_app(root)
+    async with app.test_client() as client:
+        r = await client.get("/static/a.txt", headers={"Range": "bytes=1-3"})
+        assert (r.status_code, r.content) == (200, b"alpha")
+        assert "accept-ranges" not in r.headers
+        r = await client.get("/static/a.txt", headers={"Range": "bytes=9-"})
+        assert (r.status_code, r.content) == (200, b"alpha")  # not even a 416
+    app, _ = static_app(root, use_content_range=True)
+    async with app.test_client() as client:
+        r = await client.get("/static/a.txt", headers={"Range": "bytes=1-3"})
+    assert (r.status_code, r.content) == (206, b"lph")
+
+
+async def test_use_modified_since_false_sends_no_validators_and_never_304(root: Path) -> None:
+    app, _ = static_app(root, use_modified_since=False)
+    async with app.test_client() as client:
+        r = await client.get("/static/a.txt")
+        assert "etag" not in r.headers
+        assert "last-modified" not in r.headers
+        far_future = "Wed, 01 Jan 2059 00:00:00 GMT"
+        r = await client.get(
+            "/static/a.txt", headers={"If-Modified-Since": far_future, "If-None-Match": "*"}
+        )
+    assert (r.status_code, r.content) == (200, b"alpha")
+
+
+async def test_use_modified_since_answers_if_modified_since(root: Path) -> None:
+    app, _ = static_app(root)
+    async with app.test_client() as client:
+        modified = (await client.get("/static/a.txt")).headers["last-modified"]
+        r = await client.get("/static/a.txt", headers={"If-Modified-Since": modified})
+    assert (r.status_code, r.content) == (304, b"")
+    assert "content-type" not in r.headers
+
+
+async def test_content_type_forces_the_type(root: Path) -> None:
+    app, _ = static_app(root, content_type="application/x-custom")
+    app.static("/one", root / "style.css", content_type="text/plain")
+    async with app.test_client() as client:
+        r = await client.get("/static/pixel.png")
+        assert (r.headers["content-type"], r.content) == ("application/x-custom", b"\x89PNG")
+        assert (await client.get("/one")).headers["content-type"] == "text/plain"
+
+
+async def test_sanics_positional_order_is_accepted(root: Path) -> None:
+    app = App()
+    # uri, file_or_directory, pattern, use_modified_since, use_content_range
+    app.static("/static", root, r"/?.+", True, True)
+    async with app.test_client() as client:
+        r = await client.get("/static/a.txt", headers={"Range": "bytes=0-0"})
+    assert (r.status_code, r.content) == (206, b"a")
+
+
+async def test_pattern_limits_what_is_served(root: Path) -> None:
+    app, _ = static_app(root, pattern=r"/.*\.txt")
+    async with app.test_client() as client:
+        assert (await client.get("/static/a.txt")).text == "alpha"
+        assert (await client.get("/static/sub/b.txt")).text == "beta"
+        assert (await client.get("/static/style.css")).status_code == 404
+
+
+async def test_stream_large_files_chooses_which_files_are_read_in_pieces(root: Path) -> None:
+    (root / "big.bin").write_bytes(b"x" * 200_000)
+
+    async def chunk_sizes(**options: Any) -> dict[str, int | None]:
+        app, _ = static_app(root, **options)
+        seen: dict[str, int | None] = {}
+
+        @app.on_response
+        async def record(request: Request, response: Any) -> None:
+            seen[request.path] = response.chunk_size
+
+        async with app.test_client() as client:
+            for path in ("/static/a.txt", "/static/big.bin"):
+                assert (await client.get(path)).status_code == 200
+        return seen
+
+    # False (Sanic's default) still never reads a file larger than one chunk in one go.
+    assert await chunk_sizes() == {"/static/a.txt": None, "/static/big.bin": 64 * 1024}
+    assert await chunk_sizes(stream_large_files=False, chunk_size=1000) == {
+        "/static/a.txt": None,
+        "/static/big.bin": 1000,
+    }
+    # True: from 1 MiB, as in Sanic; an int: from that many bytes.
+    assert await chunk_sizes(stream_large_files=True) == {
+        "/static/a.txt": None,
+        "/static/big.bin": None,
+    }
+    assert await chunk_sizes(stream_large_files=3, chunk_size=4096) == {
+        "/static/a.txt": 4096,
+        "/static/big.bin": 4096,
+    }
+    app, _ = static_app(root, stream_large_files=3, chunk_size=2)
+    async with app.test_client() as client:
+        assert (await client.get("/static/a.txt")).content == b"alpha"  # in 3 pieces
+
+
+def test_resource_type_is_checked_at_registration(root: Path) -> None:
+    app = App()
+    app.static("/d", root, resource_type="dir")
+    app.static("/f", root / "a.txt", resource_type="file")
+    with pytest.raises(TypeError, match=r"resource_type=.dir., but .* is a file"):
+        app.static("/x", root / "a.txt", resource_type="dir")
+    with pytest.raises(TypeError, match=r"resource_type=.file., but .* is a directory"):
+        app.static("/y", root, resource_type="file")
+    with pytest.raises(ValueError, match="resource_type must be 'file', 'dir' or None"):
+        app.static("/z", root, resource_type="folder")
+
+
+def test_bad_sanic_options_fail_at_registration(root: Path) -> None:
+    app = App()
+    with pytest.raises(ValueError, match="apply=False"):
+        app.static("/s", root, apply=False)
+    with pytest.raises(ValueError, match="stream_large_files must be"):
+        app.static("/s", root, stream_large_files=-1)
+    with pytest.raises(ValueError, match="stream_large_files must be"):
+        app.static("/s", root, stream_large_files="yes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="is not a regular expression"):
+        app.static("/s", root, pattern="(")
+    with pytest.raises(TypeError, match=r"serves a path \(str or os.PathLike\), not int"):
+        app.static("/s", 42)  # type: ignore[arg-type]
+
+
+# --- symlinks leading out of the root -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("follow_files", "follow_dirs", "path", "status"),
+    [
+        (False, False, "/static/escape.txt", 404),
+        (True, False, "/static/escape.txt", 200),
+        (False, True, "/static/escape.txt", 404),
+        (True, True, "/static/escape.txt", 200),
+        (False, False, "/static/escape-dir/key.txt", 404),
+        (True, False, "/static/escape-dir/key.txt", 404),
+        (False, True, "/static/escape-dir/key.txt", 200),
+        (True, True, "/static/escape-dir/key.txt", 200),
+        (True, True, "/static/inside-dir/b.txt", 200),  # inside: always
+        (True, True, "/static/broken", 404),  # broken: never
+    ],
+)
+async def test_external_symlinks_are_served_only_when_allowed(
+    root: Path, follow_files: bool, follow_dirs: bool, path: str, status: int
+) -> None:
+    (root / "broken").symlink_to(root.parent / "nowhere")
+    app, _ = static_app(
+        root,
+        follow_external_symlink_files=follow_files,
+        follow_external_symlink_dirs=follow_dirs,
+    )
+    async with app.test_client() as client:
+        r = await client.get(path)
+    assert r.status_code == status
+    assert (SECRET in r.content) == (status == 200 and "escape" in path)
+
+
+@pytest.mark.parametrize("target", TRAVERSALS[:-3], ids=[t.decode() for t in TRAVERSALS[:-3]])
+async def test_following_external_symlinks_never_opens_traversal(root: Path, target: bytes) -> None:
+    app, _ = static_app(root, follow_external_symlink_files=True, follow_external_symlink_dirs=True)
+    async with app.test_client() as client:
+        status, body = await raw_get(client, target)
+    assert (status, SECRET in body) == (404, False)
+
+
+async def test_a_file_symlink_inside_a_followed_directory_obeys_follow_files(
+    root: Path,
+) -> None:
+    # escape-dir -> tmp/private; inside it, a link to tmp/secret.txt (outside both trees).
+    (root.parent / "private" / "further.txt").symlink_to(root.parent / "secret.txt")
+    app, _ = static_app(root, follow_external_symlink_dirs=True)
+    async with app.test_client() as client:
+        assert (await client.get("/static/escape-dir/key.txt")).content == SECRET
+        assert (await client.get("/static/escape-dir/further.txt")).status_code == 404
+
+
+# --- directory listings and handlers --------------------------------------------------------------
+
+
+def listed_names(page: str) -> list[str]:
+    """The link texts of a listing, in order."""
+    return re.findall(r'<a href="[^"]*">([^<]*)</a>', page)
+
+
+async def test_directory_view_lists_a_directory_without_an_index(root: Path) -> None:
+    app, _ = static_app(root, directory_view=True)
+    async with app.test_client() as client:
+        r = await client.get("/static/")
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "text/html; charset=utf-8"
+        names = listed_names(r.text)
+        # Directories first, then files, each sorted; symlinks out of the root are hidden.
+        assert names == [
+            "bare/",
+            "inside-dir/",
+            "sub/",
+            "a.txt",
+            "app.js",
+            "café.txt",
+            "data.json",
+            "index.html",
+            "inside.txt",
+            "pixel.png",
+            "style.css",
+            "with space.txt",
+        ]
+        assert '<a href="./with%20space.txt">' in r.text
+        assert '<a href="./caf%C3%A9.txt">' in r.text
+        assert "<title>Index of /static/</title>" in r.text
+        r = await client.get("/static/sub/")
+        assert listed_names(r.text) == ["../", "b.txt", "index.htm"]
+        # A file named in the listing is served from the link it gives.
+        assert (await client.get("/static/with%20space.txt")).text == "space"
+
+
+async def test_directory_view_escapes_names(root: Path) -> None:
+    (root / "bare" / '<img src=x onerror="alert(1)">&.txt').write_text("x")
+    (root / "bare" / "javascript:alert(1)").write_text("x")
+    app, _ = static_app(root, directory_view=True)
+    async with app.test_client() as client:
+        r = await client.get("/static/bare/")
+    assert "<img" not in r.text
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;.txt" in r.text
+    assert 'href="./%3Cimg%20src%3Dx%20onerror%3D%22alert%281%29%22%3E%26.txt"' in r.text
+    assert 'href="./javascript%3Aalert%281%29"' in r.text
+
+
+async def test_directory_view_redirects_to_the_slashed_url(root: Path) -> None:
+    app, _ = static_app(root, directory_view=True)
+    async with app.test_client() as client:
+        r = await client.get("/static/sub?sort=name")
+        assert (r.status_code, r.headers["location"]) == (302, "/static/sub/?sort=name")
+        r = await client.get("/static")
+        assert (r.status_code, r.headers["location"]) == (302, "/static/")
+
+
+async def test_directory_view_shows_followed_symlinks_only(root: Path) -> None:
+    (root / "broken").symlink_to(root.parent / "nowhere")
+    app, _ = static_app(root, directory_view=True)
+    async with app.test_client() as client:
+        names = listed_names((await client.get("/static/")).text)
+    assert not {"escape.txt", "escape-dir/", "broken"} & set(names)
+    app, _ = static_app(
+        root,
+        directory_view=True,
+        follow_external_symlink_files=True,
+        follow_external_symlink_dirs=True,
+    )
+    async with app.test_client() as client:
+        names = listed_names((await client.get("/static/")).text)
+        assert {"escape.txt", "escape-dir/"} <= set(names)
+        assert "broken" not in names
+        assert listed_names((await client.get("/static/escape-dir/")).text) == [
+            "../",
+            "key.txt",
+        ]
+
+
+async def test_an_index_wins_over_the_listing(root: Path) -> None:
+    app, _ = static_app(root, index="index.htm", directory_view=True)
+    async with app.test_client() as client:
+        assert (await client.get("/static/sub/")).text == "sub index"
+        assert "Index of /static/" in (await client.get("/static/")).text
+
+
+async def test_a_listing_hides_files_the_pattern_refuses(root: Path) -> None:
+    app, _ = static_app(root, directory_view=True, pattern=r".*(\.txt|/sub/?|/)")
+    async with app.test_client() as client:
+        names = listed_names((await client.get("/static/sub/")).text)
+    assert names == ["../", "b.txt"]
+
+
+class RecordingDirectoryHandler:
+    """A Sanic-style directory handler: ``handle(request, path)`` answers directories."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+
+    async def handle(self, request: Request, path: str) -> BaseHTTPResponse:
+        self.paths.append(path)
+        return text(f"directory {path}")
+
+
+async def test_a_directory_handler_answers_directories(root: Path) -> None:
+    handler = RecordingDirectoryHandler()
+    app, _ = static_app(root, directory_handler=handler)
+    async with app.test_client() as client:
+        assert (await client.get("/static/sub/")).text == "directory /static/sub/"
+        assert (await client.get("/static")).text == "directory /static"
+        assert (await client.get("/static/a.txt")).text == "alpha"
+        assert (await client.get("/static/escape-dir/")).status_code == 404
+    assert handler.paths == ["/static/sub/", "/static"]
+
+
+def test_a_directory_handler_excludes_index_and_directory_view(root: Path) -> None:
+    app = App()
+    with pytest.raises(ValueError, match="pass index or directory_view to it"):
+        app.static("/s", root, directory_handler=RecordingDirectoryHandler(), index="x")
+    with pytest.raises(ValueError, match="pass index or directory_view to it"):
+        app.static("/s", root, directory_handler=RecordingDirectoryHandler(), directory_view=True)
+    with pytest.raises(TypeError, match=r"async handle\(request, path\)"):
+        app.static("/s", root, directory_handler=object())  # type: ignore[arg-type]
+
+
+async def test_resolve_static_target_reports_directories(real_root: str) -> None:
+    target = await resolve_static_target(real_root, "bare")
+    assert target.is_dir
+    assert target.path == os.path.join(real_root, "bare")
+    target = await resolve_static_target(real_root, "sub/", ["index.htm"])
+    assert (target.is_dir, target.name) == (False, "index.htm")
 
 
 # --- through a real socket ------------------------------------------------------------------------

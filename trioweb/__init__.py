@@ -18,7 +18,7 @@ from .app import App
 from .blueprints import Blueprint, BlueprintGroup
 from .config import Config
 from .exceptions import HTTPException
-from .request import Request
+from .request import Request, StreamingRequest
 from .response import (
     HTTPResponse,
     StreamingHTTPResponse,
@@ -45,6 +45,7 @@ __all__ = [
     "Request",
     "Server",
     "StreamingHTTPResponse",
+    "StreamingRequest",
     "empty",
     "html",
     "json",

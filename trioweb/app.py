@@ -18,41 +18,40 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 import trio
 
-from .blueprints import Blueprint, BlueprintGroup, join_paths
+from .blueprints import Blueprint, BlueprintGroup, Mount, join_paths
 from .config import Config
 from .errorpages import choose_format, render_error
-from .exceptions import ClientDisconnected, HTTPException, NotFound, ServerError, URLBuildError
+from .exceptions import ClientDisconnected, HTTPException, NotFound, URLBuildError
+from .handlers import in_worker_thread, is_async
 from .lifespan import Lifespan
 from .middleware import ErrorHandlers, MiddlewareStack
-from .registrar import MiddlewareSpec, RouteRegistrar, RouteSpec
+from .registrar import LISTENER_EVENTS, ListenerEvent, MiddlewareSpec, RouteRegistrar, RouteSpec
 from .request import Request
 from .response import BaseHTTPResponse, HTTPResponse, text
 from .router import Route, Router
+from .views import as_route_target
 
 if TYPE_CHECKING:
+    import socket
     import ssl as _ssl
-
-    import httpx
+    from collections.abc import Sequence
 
     from .server.serve import Server
+    from .testing import TestClient
 
 __all__ = ["App"]
 
 logger = logging.getLogger("trioweb.error")
 
-F = TypeVar("F", bound=Callable[..., Any])
-Listener = Callable[["App"], Awaitable[None]]
-ListenerEvent = Literal[
-    "before_server_start", "after_server_start", "before_server_stop", "after_server_stop"
-]
+Listener = Callable[["App"], Any]
 
 
 def _route_named(router: Router, name: str) -> Route | None:
@@ -60,6 +59,30 @@ def _route_named(router: Router, name: str) -> Route | None:
         return router.by_name(name)
     except URLBuildError:
         return None
+
+
+def _original(handler: Callable[..., Any]) -> Any:
+    """The function a route was declared with (a plain one is wrapped to run in a thread)."""
+    return getattr(handler, "__wrapped__", handler)
+
+
+def _version_prefix(prefix: str, version: int | float | str) -> str:
+    """``/v1`` from ``("/v", 1)``; a leading ``v`` in the version is dropped (``"v1.1"``)."""
+    text = str(version).strip().strip("/")
+    if text[:1] in ("v", "V"):
+        text = text[1:]
+    if not text:
+        raise ValueError(f"route version must not be empty: {version!r}")
+    return prefix.rstrip("/") + text if prefix.endswith("v") else prefix.rstrip("/") + "/" + text
+
+
+def _not_a_response(request: Request, value: object) -> TypeError:
+    """The error for a handler result that is no response (its text reaches only the log)."""
+    name = request.route.name if request.route is not None else "?"
+    return TypeError(
+        f"handler {name!r} returned {type(value).__name__}, not a response: return text(), "
+        "json(), ... or add response middleware that turns it into one"
+    )
 
 
 def _sole_error(exc: BaseException) -> BaseException:
@@ -138,12 +161,7 @@ class App(RouteRegistrar):
         self.error_handlers = ErrorHandlers()
         # Per route name: what the router does not keep (blueprint, error format, websocket).
         self._route_info: dict[str, RouteInfo] = {}
-        self.listeners: dict[ListenerEvent, list[Listener]] = {
-            "before_server_start": [],
-            "after_server_start": [],
-            "before_server_stop": [],
-            "after_server_stop": [],
-        }
+        self.listeners: dict[ListenerEvent, list[Listener]] = {e: [] for e in LISTENER_EVENTS}
         self.tasks: list[tuple[Callable[..., Awaitable[Any]], tuple[Any, ...]]] = []
         self.blueprints: dict[str, Blueprint] = {}
         # Set by the server while it runs, so `add_task` can start work at once.
@@ -151,6 +169,18 @@ class App(RouteRegistrar):
         # Plans by route name, (buffered, streaming), made on first use; settings are read
         # when serving starts, so `lifespan` clears it.
         self._plans: dict[str, tuple[RequestPlan, RequestPlan]] = {}
+        self._thread_limiter: trio.CapacityLimiter | None = None
+
+    @property
+    def thread_limiter(self) -> trio.CapacityLimiter:
+        """Limits how many plain ``def`` handlers run in worker threads at once.
+
+        Its size is ``config.SYNC_HANDLER_THREADS``, read when serving starts; a handler
+        past it waits for a thread. Made on first use.
+        """
+        if self._thread_limiter is None:
+            self._thread_limiter = trio.CapacityLimiter(self.config.SYNC_HANDLER_THREADS)
+        return self._thread_limiter
 
     def __repr__(self) -> str:
         return f"App({self.name!r})"
@@ -160,6 +190,7 @@ class App(RouteRegistrar):
     def _register(self, spec: RouteSpec) -> None:
         route = self._build_route(spec, self.router)
         self.router.add(route)
+        self._plans.pop(route.name, None)
         self._route_info[route.name] = RouteInfo(
             spec.blueprint, spec.error_format, spec.websocket, spec.max_body_size
         )
@@ -171,56 +202,92 @@ class App(RouteRegistrar):
             # gets a numbered one after; two different functions of one name still clash.
             existing = _route_named(router, name)
             number = 2
-            while existing is not None and existing.handler is spec.handler:
+            while existing is not None and _original(existing.handler) is spec.handler:
                 name = f"{spec.name}_{number}"
                 existing, number = _route_named(router, name), number + 1
         uri = spec.uri
         if spec.version is not None:
-            uri = join_paths(f"/v{spec.version}", uri)
+            uri = join_paths(_version_prefix(spec.version_prefix, spec.version), uri)
         strict = spec.strict_slashes if spec.strict_slashes is not None else self.strict_slashes
+        handler = spec.handler
+        # Views and async functions are awaited as they are; a plain function runs in a
+        # worker thread (the registrar has refused anything that is neither).
+        if as_route_target(handler) is None and not is_async(handler):
+            handler = in_worker_thread(handler)
         return Route(
-            spec.handler,
+            handler,
             uri,
             spec.methods,
             name,
             stream_methods=spec.stream_methods,
             strict_slashes=strict,
             host=spec.host,
+            ctx=SimpleNamespace(**dict(spec.ctx)),
         )
 
     def blueprint(
-        self, blueprint: Blueprint | BlueprintGroup, *, url_prefix: str | None = None
+        self,
+        blueprint: Blueprint | BlueprintGroup | Iterable[Blueprint | BlueprintGroup],
+        *,
+        url_prefix: str | None = None,
+        version: int | float | str | None = None,
+        strict_slashes: bool | None = None,
+        version_prefix: str | None = None,
+        name_prefix: str | None = None,
     ) -> None:
-        """Register a blueprint's routes (or every blueprint of a group) on this app.
+        """Register a blueprint, a group, or a list of them, on this app.
+
+        The options work as in Sanic: for one blueprint ``url_prefix`` replaces its own
+        prefix, for a group it goes in front of the group's; the others are defaults that a
+        route's or blueprint's own setting overrides; ``name_prefix`` makes route names
+        ``"<name_prefix>_<bp>.<route>"``, so one blueprint can be registered twice. The
+        blueprint may still gain routes after this; they reach the app at once.
 
         Raises:
-            ValueError: a blueprint with the same name is already registered.
+            ValueError: another blueprint of the same name is registered.
+            trioweb.exceptions.RouteExists: a route's path or name is taken; the app is
+                left as it was.
         """
-        if isinstance(blueprint, BlueprintGroup):
-            entries = list(blueprint.flatten(url_prefix))
-        else:
-            entries = [(blueprint, url_prefix)]
+        mount = Mount(url_prefix, version, strict_slashes, version_prefix, name_prefix)
+        entries: list[tuple[Blueprint, Mount]] = []
+        items = [blueprint] if isinstance(blueprint, Blueprint | BlueprintGroup) else blueprint
+        for item in items:
+            if isinstance(item, BlueprintGroup):
+                entries.extend(item.mounts(mount))
+            elif isinstance(item, Blueprint):
+                entries.append((item, mount))
+            else:
+                raise TypeError(f"app.blueprint() takes blueprints and groups, not {item!r}")
         # Check every name first, so a clash leaves the app as it was.
-        names = [bp.name for bp, _ in entries]
-        for name in names:
-            if name in self.blueprints or names.count(name) > 1:
-                raise ValueError(f"a blueprint named {name!r} is already registered")
+        for bp, _ in entries:
+            known = self.blueprints.get(bp.name)
+            if known is not None and known is not bp:
+                raise ValueError(
+                    f"a blueprint named {bp.name!r} is already registered; "
+                    "blueprint names must be unique"
+                )
+            if sum(1 for other, _ in entries if other.name == bp.name and other is not bp):
+                raise ValueError(f"a blueprint named {bp.name!r} is already registered with them")
         # Routes too: a clashing path or name raises from this trial, before anything changes.
         trial = Router()
         for route in self.router.routes:
             trial.add(route)
-        for bp, prefix in entries:
-            for spec in bp.route_specs(prefix):
+        for bp, bp_mount in entries:
+            for spec in bp.route_specs(bp_mount):
                 trial.add(self._build_route(spec, trial))
-        for bp, prefix in entries:
+        for bp, bp_mount in entries:
             self.blueprints[bp.name] = bp
-            bp.registered = True
-            for spec in bp.route_specs(prefix):
+            first = bp.mounted(self, bp_mount)
+            for spec in bp.route_specs(bp_mount):
                 self._register(spec)
+            if not first:
+                continue
             for middleware in bp.middleware_specs:
                 self.middleware_stack.add(middleware, bp.name)
             for exc_type, handler in bp.error_handler_specs:
                 self.error_handlers.add(exc_type, handler, bp.name)
+            for event, listener in bp.listener_specs:
+                self._add_listener(event, listener)
 
     def url_for(
         self,
@@ -229,20 +296,32 @@ class App(RouteRegistrar):
         *,
         _anchor: str | None = None,
         _external: bool = False,
-        _scheme: str = "http",
+        _scheme: str = "",
         _server: str | None = None,
+        _host: str | None = None,
         **params: Any,
     ) -> str:
-        """The path of the route called ``name``; parameters it does not use form the query.
+        """The URL of the route called ``name``; parameters it does not use form the query.
 
         Example: ``app.url_for("user", id=3, tab="posts")`` -> ``"/user/3?tab=posts"``.
-        ``name`` is positional-only, so a route parameter may be called ``name`` too.
-        ``_external=True`` gives a full URL on ``_server`` (default ``config.SERVER_NAME``)
-        with ``_scheme``; ``_anchor`` adds a fragment.
+        ``name`` is positional-only, so a route parameter may be called ``name`` too. A list
+        value repeats a query parameter.
+
+        Args:
+            name: The route name (``"<blueprint>.<handler>"`` for a blueprint's routes).
+            _anchor: Added as the ``#fragment``.
+            _external: Build a full URL: ``<scheme>://<server><path>``.
+            _scheme: The scheme of an external URL (needs ``_external``); default: the one
+                ``_server`` or ``config.SERVER_NAME`` carries, else ``http``.
+            _server: The host (and port) of an external URL, with or without a scheme;
+                default ``config.SERVER_NAME``.
+            _host: For a route bound to several hosts, which one; implies ``_external``.
+            **params: Path parameters, then query parameters.
 
         Raises:
-            URLBuildError: no route has that name, a path parameter is missing or misfits, or
-                an external URL has no server name.
+            URLBuildError: no route has that name, a path parameter is missing or misfits,
+                ``_scheme`` without ``_external``, an external URL with no server, or a
+                ``_host`` the route does not serve (or none, for a route with several).
         """
         route = self.router.by_name(name)
         path = route.url_path(params)
@@ -251,12 +330,30 @@ class App(RouteRegistrar):
             path += "?" + urlencode(query, doseq=True)
         if _anchor:
             path += "#" + quote(_anchor, safe="")
-        if _external:
-            server = _server or self.config.SERVER_NAME
-            if not server:
-                raise URLBuildError("an external URL needs _server= or config.SERVER_NAME")
-            path = f"{_scheme}://{server}{path}"
-        return path
+        hosts = route.hosts
+        if _host is not None and hosts and _host not in hosts:
+            raise URLBuildError(
+                f"route {name!r} does not serve host {_host!r} (it serves {', '.join(hosts)})"
+            )
+        external = _external or _host is not None or bool(hosts)
+        if _scheme and not external:
+            raise URLBuildError("url_for(_scheme=...) needs _external=True")
+        if not external:
+            return path
+        server = _server
+        if server is None:
+            if hosts and _host is None and len(hosts) > 1:
+                raise URLBuildError(
+                    f"route {name!r} serves several hosts ({', '.join(hosts)}); pass _host="
+                )
+            server = _host or (hosts[0] if hosts else self.config.SERVER_NAME)
+        if not server:
+            raise URLBuildError("an external URL needs _server= or config.SERVER_NAME")
+        scheme, found, netloc = server.partition("://")
+        if not found:
+            scheme, netloc = "", server
+        netloc = netloc.rstrip("/")
+        return f"{_scheme or scheme or 'http'}://{netloc}{path}"
 
     # -- middleware, errors, listeners, tasks -----------------------------------------------------
 
@@ -268,28 +365,8 @@ class App(RouteRegistrar):
     ) -> None:
         self.error_handlers.add(exc_type, handler)
 
-    def _listener(self, event: ListenerEvent) -> Callable[[F], F]:
-        def decorator(fn: F) -> F:
-            self.listeners[event].append(fn)
-            return fn
-
-        return decorator
-
-    def before_server_start(self, fn: F) -> F:
-        """Run ``await fn(app)`` before the server listens."""
-        return self._listener("before_server_start")(fn)
-
-    def after_server_start(self, fn: F) -> F:
-        """Run ``await fn(app)`` once the server listens."""
-        return self._listener("after_server_start")(fn)
-
-    def before_server_stop(self, fn: F) -> F:
-        """Run ``await fn(app)`` when shutdown starts, as connections drain."""
-        return self._listener("before_server_stop")(fn)
-
-    def after_server_stop(self, fn: F) -> F:
-        """Run ``await fn(app)`` after every connection has closed."""
-        return self._listener("after_server_stop")(fn)
+    def _add_listener(self, event: ListenerEvent, listener: Callable[..., Any]) -> None:
+        self.listeners[event].append(listener)
 
     def add_task(self, async_fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Run ``await async_fn(*args)`` in the server's nursery while it serves.
@@ -343,6 +420,7 @@ class App(RouteRegistrar):
     def lifespan(self) -> Lifespan:
         """The app's listeners and ``add_task`` work around one server's life (see `Lifespan`)."""
         self._plans.clear()
+        self._thread_limiter = None
         return Lifespan(self)
 
     async def before_upgrade(self, request: Request) -> BaseHTTPResponse | None:
@@ -357,18 +435,23 @@ class App(RouteRegistrar):
     async def dispatch(self, request: Request) -> BaseHTTPResponse | None:
         """Run middleware and the handler for a matched request; turn errors into responses.
 
-        Returns ``None`` when the handler answered through ``request.respond()``. Raises only
-        what must not become a response: cancellation, a client that went away, and errors
-        after the response started.
+        A handler may return something other than a response (a dict, say) when response
+        middleware turns it into one. Returns ``None`` when the handler answered through
+        ``request.respond()``. Raises only what must not become a response: cancellation, a
+        client that went away, and errors after the response started.
         """
         scope = self._scope(request)
         # Most routes have no middleware: skip the calls (coroutines cost even when empty).
         before, after = self.middleware_stack.chains(scope)
+        response: Any
         try:
             response = await self.middleware_stack.run_request(request, scope) if before else None
             if response is None:
                 response = await self._run_handler(request)
-            response = response.for_request(request)
+            if isinstance(response, BaseHTTPResponse):
+                response = response.for_request(request)
+            elif not after:
+                raise _not_a_response(request, response)
         except ClientDisconnected:
             raise
         except Exception as exc:
@@ -376,9 +459,13 @@ class App(RouteRegistrar):
                 raise  # bytes already went out: the connection aborts the message
             response = await self.handle_error(request, exc)
         if (request.response is not None and response is request.response) or not after:
-            return response
+            return response  # type: ignore[no-any-return]
         try:
-            return await self.middleware_stack.run_response(request, response, scope)
+            made_here = not isinstance(response, BaseHTTPResponse)
+            response = await self.middleware_stack.run_response(request, response, scope)
+            if not isinstance(response, BaseHTTPResponse):
+                raise _not_a_response(request, response)
+            return response.for_request(request) if made_here else response
         except ClientDisconnected:
             raise
         except Exception as exc:
@@ -388,45 +475,61 @@ class App(RouteRegistrar):
         route = request.route
         return None if route is None else self._route_info[route.name].blueprint
 
-    async def _run_handler(self, request: Request) -> BaseHTTPResponse:
+    async def _run_handler(self, request: Request) -> Any:
         route = request.route
         if route is None:
             raise request._route_error or NotFound()
         response = await route.handler(request, **request.match_info)
-        if request.response is not None:
-            if response is None or response is request.response:
-                await request.response.eof()
-                return request.response
-            raise ServerError("the handler returned a response after calling request.respond()")
-        if not isinstance(response, BaseHTTPResponse):
-            raise ServerError(
-                f"handler {route.name!r} returned {type(response).__name__}, not a response"
+        started = request.response
+        if started is not None:
+            if response is None or response is started:
+                await started.eof()
+                return started
+            raise RuntimeError(
+                f"handler {route.name!r} returned a response after calling request.respond()"
             )
         return response
 
     async def handle_error(self, request: Request | None, exc: BaseException) -> BaseHTTPResponse:
         """The response for ``exc``: from a registered handler, else a default error page.
 
-        A handler that fails or returns something else gives a plain 500.
+        The handler may return a response or answer through ``request.respond()`` (the
+        response it started is returned, ended). One that fails or returns something else
+        gives a plain 500 (and is logged); one that fails after starting its response
+        raises, so the server aborts the message.
         """
         exc = _sole_error(exc)
         scope = None if request is None else self._scope(request)
         handler = self.error_handlers.lookup(exc, scope)
-        if handler is not None and request is not None:
-            try:
-                response = await handler(request, exc)
-            except Exception:
-                logger.exception("error handler for %s failed", type(exc).__name__)
-                return text("500 Internal Server Error\n", 500)
-            if isinstance(response, BaseHTTPResponse):
-                return response
-            logger.error(
-                "error handler for %s returned %s, not a response",
-                type(exc).__name__,
-                type(response).__name__,
-            )
+        if handler is None or request is None:
+            return self.error_response(exc, request)
+        call = handler if is_async(handler) else in_worker_thread(handler)
+        try:
+            response = await call(request, exc)
+        except ClientDisconnected:
+            raise
+        except Exception:
+            if request.response is not None:
+                raise
+            logger.exception("error handler for %s failed", type(exc).__name__)
             return text("500 Internal Server Error\n", 500)
-        return self.error_response(exc, request)
+        started = request.response
+        if started is not None:
+            await started.eof()
+            if response is not None and response is not started:
+                logger.error(
+                    "error handler for %s returned a response after calling request.respond()",
+                    type(exc).__name__,
+                )
+            return started
+        if isinstance(response, BaseHTTPResponse):
+            return response
+        logger.error(
+            "error handler for %s returned %s, not a response",
+            type(exc).__name__,
+            type(response).__name__,
+        )
+        return text("500 Internal Server Error\n", 500)
 
     def error_response(self, exc: BaseException, request: Request | None = None) -> HTTPResponse:
         """The default page for ``exc`` as text, JSON or HTML (see `trioweb.errorpages`).
@@ -476,24 +579,79 @@ class App(RouteRegistrar):
         ssl: _ssl.SSLContext | None = None,
         debug: bool | None = None,
         access_log: bool | None = None,
+        backlog: int | None = None,
+        fast: bool = False,
+        single_process: bool = False,
+        motd: bool = True,
+        dev: bool = False,
+        auto_reload: bool | None = None,
+        reload_dir: str | Sequence[str] | None = None,
+        unix: str | None = None,
+        sock: socket.socket | None = None,
     ) -> None:
         """Serve until SIGINT/SIGTERM: the first stops gracefully, a second at once.
 
-        ``workers > 1`` forks that many processes sharing the port (``SO_REUSEPORT``).
+        For scripts: it calls ``trio.run`` itself. Inside a trio program use
+        ``await nursery.start(app.serve, host, port)`` instead. The keywords are Sanic's.
+
+        Args:
+            host: The address to listen on.
+            port: The port to listen on.
+            workers: Processes sharing the port (``SO_REUSEPORT``); the parent serves none.
+            ssl: An ``ssl.SSLContext`` to serve https.
+            debug: Sets ``config.DEBUG`` (tracebacks in error pages) when not ``None``.
+            access_log: Sets ``config.ACCESS_LOG`` when not ``None``.
+            backlog: Sets ``config.BACKLOG``, the listen queue length, when not ``None``.
+            fast: One worker per CPU this process may use.
+            single_process: Serve in this process (what ``workers=1`` does).
+            motd: Accepted for Sanic code; trioweb prints no banner either way.
+            dev: Not available yet (debug mode with auto-reload).
+            auto_reload: Only ``None``/``False``; auto-reload is not available yet.
+            reload_dir: Only ``None``; auto-reload is not available yet.
+            unix: Only ``None``; Unix sockets are not available yet.
+            sock: Only ``None``; serving a socket you opened is not available yet.
+
+        Raises:
+            RuntimeError: called inside a running trio program.
+            NotImplementedError: ``dev``, ``auto_reload``, ``reload_dir``, ``unix`` or
+                ``sock`` asked for a feature trioweb does not have yet.
+            TypeError: ``ssl`` is not an ``ssl.SSLContext``.
+            ValueError: ``fast``, ``single_process`` and ``workers`` contradict each other,
+                or ``workers`` or ``backlog`` is below 1.
         """
         from .server.run import run_app
 
-        if debug is not None:
-            self.config.DEBUG = debug
-        if access_log is not None:
-            self.config.ACCESS_LOG = access_log
-        run_app(self, host, port, workers=workers, ssl=ssl)
+        run_app(
+            self,
+            host,
+            port,
+            workers=workers,
+            ssl=ssl,
+            debug=debug,
+            access_log=access_log,
+            backlog=backlog,
+            fast=fast,
+            single_process=single_process,
+            dev=dev,
+            auto_reload=auto_reload,
+            reload_dir=reload_dir,
+            unix=unix,
+            sock=sock,
+        )
 
-    def test_client(self, **client_kwargs: Any) -> httpx.AsyncClient:
-        """An ``httpx.AsyncClient`` that talks to this app over in-memory streams.
+    def test_client(self, **client_kwargs: Any) -> TestClient:
+        """A `TestClient` (an ``httpx.AsyncClient``) that talks to this app in memory.
 
         Requests go through the real connection code (h11, streaming, disconnects); use it
         as ``async with app.test_client() as client:``. Listeners and tasks run as in `serve`.
+        ``client.websocket(path)`` opens a WebSocket. Needs no pytest.
+
+        Args:
+            **client_kwargs: Passed to ``httpx.AsyncClient``; ``base_url`` defaults to
+                ``http://testserver``, and ``https://testserver`` makes the app see https.
+
+        Returns:
+            The client; entering it starts the app, leaving it shuts the app down.
         """
         from .testing import TestClient
 

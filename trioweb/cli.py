@@ -43,7 +43,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("app", help="the app to serve, as module:attribute")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind (8000)")
-    parser.add_argument("--workers", type=int, default=1, help="processes sharing the port (1)")
+    processes = parser.add_mutually_exclusive_group()
+    processes.add_argument("--workers", type=int, default=1, help="processes sharing the port (1)")
+    processes.add_argument("--fast", action="store_true", help="one worker per CPU")
+    processes.add_argument(
+        "--single-process", action="store_true", help="serve in this process (as --workers 1)"
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks in error pages")
     parser.add_argument("--no-access-log", action="store_true", help="do not log each request")
     args = parser.parse_args(argv)
@@ -55,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        fast=args.fast,
+        single_process=args.single_process,
         debug=True if args.debug else None,
         access_log=False if args.no_access_log else None,
     )

@@ -99,8 +99,14 @@ class Config:
     WEBSOCKET_PING_INTERVAL: float | None = 20.0
     WEBSOCKET_PING_TIMEOUT: float = 20.0
 
+    # Plain ``def`` handlers (and exception handlers) run in worker threads, at most this many
+    # at once; more wait their turn. 40 is trio's own default thread limit: enough for
+    # blocking database calls, few enough that a stuck backend cannot spawn threads unbounded.
+    SYNC_HANDLER_THREADS: int = 40
+
     # The host (and port) `App.url_for(..., _external=True)` builds URLs on, e.g.
-    # "example.com"; None means external URLs need an explicit _server.
+    # "example.com" (or with a scheme, "https://example.com"); None means external URLs
+    # need an explicit _server.
     SERVER_NAME: str | None = None
 
     # Log one line per response at INFO on the ``trioweb.access`` logger.

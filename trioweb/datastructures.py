@@ -1,62 +1,136 @@
-"""Read-only HTTP data structures: case-insensitive headers and multi-valued query arguments."""
+"""HTTP data structures: headers, multi-valued request parameters, credentials."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
-from typing import TypeVar, overload
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, overload
 
-__all__ = ["Headers", "MultiDict", "MutableHeaders"]
+__all__ = ["Credentials", "Headers", "MutableHeaders", "RequestParameters"]
 
 V = TypeVar("V")
 _D = TypeVar("_D")
+#: Tells "no default given" from ``default=None``.
+_MISSING: Any = object()
 
 
-class MultiDict(Mapping[str, V]):
-    """A read-only mapping where one key may carry several values.
+class RequestParameters(dict[str, list[V]]):
+    """Sanic's multi-valued mapping: a ``dict`` of name -> list of values, in arrival order.
 
-    ``d[key]`` and ``d.get(key)`` give the first value; ``d.getlist(key)`` gives all of them in
-    the order they arrived. Iteration yields each key once.
+    ``params["k"]`` is the list of every value sent for ``k`` (``KeyError`` when none was),
+    ``params.get("k")`` the first value (or the default) and ``params.getlist("k")`` all of
+    them. It is a real ``dict``, so ``json(request.args)`` and ``dict(request.form)`` work as
+    in Sanic.
 
-    It is generic over the value type: query arguments and form fields are ``MultiDict[str]``,
-    uploaded files ``MultiDict[trioweb.forms.File]``. Annotate it with the value type
-    (``MultiDict[str]``); an empty one needs it spelled out, ``MultiDict[str]()``.
+    It is generic over the value type: query arguments, form fields and cookies are
+    ``RequestParameters[str]``, uploaded files ``RequestParameters[trioweb.forms.File]``.
     """
 
-    __slots__ = ("_items", "_lists")
+    __slots__ = ()
 
-    def __init__(self, items: Iterable[tuple[str, V]] = ()) -> None:
-        self._items = list(items)
-        lists: dict[str, list[V]] = {}
-        for key, value in self._items:
-            lists.setdefault(key, []).append(value)
-        self._lists = lists
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[str, V]]) -> RequestParameters[V]:
+        """Group ``(name, value)`` pairs by name, keeping the order of the values."""
+        params: RequestParameters[V] = cls()
+        for key, value in pairs:
+            values = dict.get(params, key)
+            if values is None:
+                params[key] = [value]
+            else:
+                values.append(value)
+        return params
 
-    def __getitem__(self, key: str) -> V:
-        return self._lists[key][0]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._lists)
-
-    def __len__(self) -> int:
-        return len(self._lists)
-
+    @overload  # type: ignore[override]  # dict.get gives the list; Sanic's gives its first value
+    def get(self, key: str, /) -> V | None: ...
     @overload
-    def getlist(self, key: str) -> list[V]: ...
-    @overload
-    def getlist(self, key: str, default: list[V]) -> list[V]: ...
+    def get(self, key: str, /, default: V | _D) -> V | _D: ...
+    def get(self, key: str, /, default: object = None) -> object:
+        """The first value sent for ``key``; ``default`` when there was none."""
+        values = dict.get(self, key)
+        return values[0] if values else default
+
     def getlist(self, key: str, default: list[V] | None = None) -> list[V]:
-        """All values for ``key`` in arrival order; ``default`` (or ``[]``) when absent."""
-        values = self._lists.get(key)
-        if values is None:
+        """Every value sent for ``key``, in order; ``default`` (or ``[]``) when there was none."""
+        values = dict.get(self, key)
+        if not values:
             return [] if default is None else default
         return list(values)
 
-    def multi_items(self) -> list[tuple[str, V]]:
-        """Every (key, value) pair, repeats included, in arrival order."""
-        return list(self._items)
+    @overload
+    def getone(self, key: str, /) -> V: ...
+    @overload
+    def getone(self, key: str, /, default: V | _D) -> V | _D: ...
+    def getone(self, key: str, /, default: object = _MISSING) -> object:
+        """The first value sent for ``key``, as multidict's ``getone`` gives it.
+
+        Raises:
+            KeyError: nothing was sent for ``key`` and no ``default`` was given.
+        """
+        values = dict.get(self, key)
+        if values:
+            return values[0]
+        if default is _MISSING:
+            raise KeyError(key)
+        return default
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._items!r})"
+        return f"{type(self).__name__}({dict.__repr__(self)})"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What an ``Authorization`` header carries (``request.credentials``).
+
+    Attributes:
+        auth_type: The scheme: ``"Basic"``, ``"Bearer"`` or ``"Token"`` (in that spelling,
+            whatever case was sent), any other scheme as sent, or ``None`` for a header that
+            is a bare credential with no scheme.
+        token: What follows the scheme (the whole header when there is no scheme).
+
+    Raises:
+        ValueError: a ``Basic`` token that is not base64 of UTF-8 ``user:password``.
+    """
+
+    auth_type: str | None
+    token: str
+    _username: str | None = field(default=None, init=False, repr=False, compare=False)
+    _password: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.auth_type != "Basic":
+            return
+        try:
+            decoded = base64.b64decode(self.token.encode("ascii"), validate=True).decode("utf-8")
+        except (ValueError, UnicodeError):  # binascii.Error is a ValueError
+            raise ValueError("Basic credentials must be base64 of UTF-8 text") from None
+        username, colon, password = decoded.partition(":")
+        if not colon:
+            raise ValueError("Basic credentials must be 'user:password' (no ':' found)")
+        object.__setattr__(self, "_username", username)
+        object.__setattr__(self, "_password", password)
+
+    @property
+    def username(self) -> str:
+        """The user name of ``Basic`` credentials.
+
+        Raises:
+            AttributeError: the scheme is not ``Basic``.
+        """
+        if self._username is None:
+            raise AttributeError("username is available for Basic credentials only")
+        return self._username
+
+    @property
+    def password(self) -> str:
+        """The password of ``Basic`` credentials (everything after the first ``:``).
+
+        Raises:
+            AttributeError: the scheme is not ``Basic``.
+        """
+        if self._password is None:
+            raise AttributeError("password is available for Basic credentials only")
+        return self._password
 
 
 class Headers(Mapping[str, str]):
@@ -120,6 +194,23 @@ class Headers(Mapping[str, str]):
         ]
 
     getlist = getall
+
+    @overload
+    def getone(self, key: str, /) -> str: ...
+    @overload
+    def getone(self, key: str, /, default: str | _D) -> str | _D: ...
+    def getone(self, key: str, /, default: object = _MISSING) -> object:
+        """The first value sent for ``key`` (any case), as Sanic's (multidict) headers give it.
+
+        Raises:
+            KeyError: no such header was sent and no ``default`` was given.
+        """
+        value = self._index().get(key.lower(), _MISSING)
+        if value is not _MISSING:
+            return value
+        if default is _MISSING:
+            raise KeyError(key)
+        return default
 
     @property
     def raw(self) -> list[tuple[bytes, bytes]]:

@@ -15,7 +15,8 @@ Validators: ``Last-Modified`` is the modification time to the second; the ETag i
 rewritten or resized, which is what makes a byte range of it safe to combine with another.
 
 `resolve_static_path` maps the sub-path of a static route to a regular file inside a root
-directory, or raises `NotFound`; see its docstring for the guarantees.
+directory, or raises `NotFound`; see its docstring for the guarantees (the rules themselves
+live in `trioweb.static`).
 """
 
 from __future__ import annotations
@@ -27,27 +28,28 @@ import re
 import stat
 import unicodedata
 from collections.abc import Mapping, Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, Self
 from urllib.parse import quote
 
 import trio
 
 from .datastructures import MutableHeaders
 from .exceptions import NotFound, RangeNotSatisfiable
-from .response import BaseHTTPResponse, ResponseWriter
+from .response import _UNSET, BaseHTTPResponse, ResponseWriter, _Unset, not_modified_headers
 
 if TYPE_CHECKING:
     from .request import Request
 
-__all__ = ["FileResponse", "content_disposition", "guess_content_type", "resolve_static_path"]
+__all__ = [
+    "ByteRange",
+    "FileResponse",
+    "content_disposition",
+    "guess_content_type",
+    "resolve_static_path",
+]
 
-# Headers a 304 keeps: the validators and caching metadata the client refreshes its copy with
-# (RFC 9110 15.4.5); everything describing a body is dropped because there is none.
-_NOT_MODIFIED_KEEPS = frozenset(
-    {"cache-control", "content-location", "etag", "expires", "last-modified", "vary"}
-)
 # Headers the file response computes itself; a caller's copy would contradict the body sent.
 _COMPUTED = frozenset({"content-length", "content-range"})
 _RANGE_SPEC = re.compile(r"([0-9]*)-([0-9]*)")
@@ -76,6 +78,20 @@ def content_disposition(filename: str) -> str:
     fallback = "".join(c if c.isprintable() and c not in '"\\' else "_" for c in ascii_name)
     exact = quote(filename, safe=_ATTR_CHAR_SAFE)
     return f"attachment; filename=\"{fallback or 'download'}\"; filename*=UTF-8''{exact}"
+
+
+class ByteRange(Protocol):
+    """A byte range to send, as `trioweb.response.file`'s ``_range`` takes it (Sanic's shape)."""
+
+    @property
+    def start(self) -> int:
+        """The first byte sent."""
+        ...
+
+    @property
+    def end(self) -> int:
+        """The last byte sent (inclusive)."""
+        ...
 
 
 def _merge_headers(computed: dict[str, str], given: Mapping[str, str] | None) -> MutableHeaders:
@@ -143,14 +159,27 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None:
     return first, min(last, size - 1)
 
 
+def _epoch_seconds(when: datetime | float) -> int:
+    """Whole seconds since the epoch for a ``Last-Modified`` value; a naive datetime is UTC."""
+    if isinstance(when, datetime):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return int(when.timestamp())
+    if isinstance(when, int | float) and not isinstance(when, bool):
+        return int(when)
+    raise TypeError(
+        f"last_modified must be a datetime, seconds since the epoch or None, not {when!r}"
+    )
+
+
 class FileResponse(BaseHTTPResponse):
     """A file sent from disk, answering conditional and range requests by itself.
 
     Usually made by `trioweb.response.file` or `~trioweb.response.file_stream`. Headers
-    always sent: ``Accept-Ranges: bytes``, ``Last-Modified``, ``ETag`` (strong, from size
-    and mtime), ``Content-Length``, the content type, and ``Cache-Control`` when asked for.
-    Only a ``200`` response takes part in conditional and range handling; a file sent with
-    another status is always sent whole.
+    sent: ``Content-Length``, the content type, ``Accept-Ranges: bytes`` (when ranges are
+    answered), ``Last-Modified`` and ``ETag`` (strong, from size and mtime) unless turned off,
+    and ``Cache-Control`` when asked for. Only a ``200`` response takes part in conditional and
+    range handling; a file sent with another status is always sent whole.
 
     Args:
         path: The file to send.
@@ -158,19 +187,37 @@ class FileResponse(BaseHTTPResponse):
         status: The HTTP status code.
         headers: Extra headers; they override the computed ones, except ``Content-Length``
             and ``Content-Range``.
-        mime_type: The content type; guessed from the extension when ``None``.
+        mime_type: The content type; guessed from ``filename``, else ``path``, when ``None``.
         filename: Send as an attachment the browser saves under this name.
-        max_age: Send ``Cache-Control: public, max-age=<max_age>`` (seconds).
+        max_age: Send ``Cache-Control: public, max-age=<max_age>`` (seconds, rounded down).
         no_store: Send ``Cache-Control: no-store``.
         chunk_size: Send in pieces of this many bytes; ``None`` reads the selected bytes in
             one go.
+        last_modified: The ``Last-Modified`` date: a ``datetime`` (naive means UTC) or seconds
+            since the epoch; by default the file's mtime; ``None`` sends none.
+        etag: Send the ``ETag`` (``If-None-Match`` and ``If-Range`` can then match it).
+        conditional: Answer ``If-None-Match``/``If-Modified-Since`` with 304.
+        ranges: Answer ``Range`` with 206/416 and send ``Accept-Ranges: bytes``; when
+            ``False`` a ``Range`` header is ignored and the whole file sent.
+        byte_range: Send only these bytes (``start`` to ``end`` inclusive; an ``end`` past
+            the file is clamped) with status 206, whatever the request asks.
 
     Raises:
-        ValueError: ``chunk_size`` is not positive, ``max_age`` is negative, or both
-            ``max_age`` and ``no_store`` are given.
+        ValueError: ``chunk_size`` is not positive, ``max_age`` is negative, both
+            ``max_age`` and ``no_store`` are given, or ``byte_range`` is outside the file.
+        TypeError: ``last_modified`` is of another type.
     """
 
-    __slots__ = ("_first", "_length", "_send_body", "chunk_size", "path", "size")
+    __slots__ = (
+        "_first",
+        "_length",
+        "_send_body",
+        "chunk_size",
+        "conditional",
+        "path",
+        "ranges",
+        "size",
+    )
 
     def __init__(
         self,
@@ -181,9 +228,14 @@ class FileResponse(BaseHTTPResponse):
         headers: Mapping[str, str] | None = None,
         mime_type: str | None = None,
         filename: str | None = None,
-        max_age: int | None = None,
+        max_age: float | None = None,
         no_store: bool = False,
         chunk_size: int | None = None,
+        last_modified: datetime | float | _Unset | None = _UNSET,
+        etag: bool = True,
+        conditional: bool = True,
+        ranges: bool = True,
+        byte_range: ByteRange | None = None,
     ) -> None:
         if chunk_size is not None and chunk_size <= 0:
             raise ValueError(f"chunk_size must be positive, got {chunk_size}")
@@ -194,24 +246,86 @@ class FileResponse(BaseHTTPResponse):
         self.path = os.fspath(path)
         self.size = stat_result.st_size
         self.chunk_size = chunk_size
-        computed = {
-            "Accept-Ranges": "bytes",
-            "Last-Modified": formatdate(stat_result.st_mtime_ns // 10**9, usegmt=True),
-            "ETag": f'"{stat_result.st_mtime_ns:x}-{stat_result.st_size:x}"',
-        }
+        #: Whether `for_request` answers conditional requests (304).
+        self.conditional = conditional
+        #: Whether `for_request` answers ``Range`` requests (206/416).
+        self.ranges = ranges
+        computed: dict[str, str] = {}
+        if ranges:
+            computed["Accept-Ranges"] = "bytes"
+        if isinstance(last_modified, _Unset):
+            computed["Last-Modified"] = formatdate(stat_result.st_mtime_ns // 10**9, usegmt=True)
+        elif last_modified is not None:
+            computed["Last-Modified"] = formatdate(_epoch_seconds(last_modified), usegmt=True)
+        if etag:
+            computed["ETag"] = f'"{stat_result.st_mtime_ns:x}-{stat_result.st_size:x}"'
         if filename is not None:
             computed["Content-Disposition"] = content_disposition(filename)
         if no_store:
             computed["Cache-Control"] = "no-store"
         elif max_age is not None:
-            computed["Cache-Control"] = f"public, max-age={max_age}"
-        super().__init__(
-            status,
-            _merge_headers(computed, headers),
-            mime_type if mime_type is not None else guess_content_type(self.path),
-        )
+            computed["Cache-Control"] = f"public, max-age={int(max_age)}"
+        if mime_type is None:
+            mime_type = guess_content_type(filename if filename is not None else self.path)
+        super().__init__(status, _merge_headers(computed, headers), mime_type)
         self._select(0, self.size)
         self._send_body = True
+        if byte_range is not None:
+            first, last = byte_range.start, min(byte_range.end, self.size - 1)
+            if not 0 <= first <= last:
+                raise ValueError(
+                    f"_range {byte_range.start}-{byte_range.end} is not inside "
+                    f"{self.path!r} ({self.size} bytes)"
+                )
+            self.status = 206
+            self._select(first, last - first + 1)
+            self.headers["Content-Range"] = f"bytes {first}-{last}/{self.size}"
+
+    @classmethod
+    async def from_path(
+        cls,
+        location: str | os.PathLike[str],
+        *,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        mime_type: str | None = None,
+        filename: str | None = None,
+        max_age: float | None = None,
+        no_store: bool = False,
+        chunk_size: int | None = None,
+        last_modified: datetime | float | _Unset | None = _UNSET,
+        etag: bool = True,
+        conditional: bool = True,
+        ranges: bool = True,
+        byte_range: ByteRange | None = None,
+    ) -> Self:
+        """``stat`` the file at ``location`` (in a worker thread) and make its response.
+
+        The keywords are the constructor's.
+
+        Raises:
+            FileNotFoundError: nothing is at ``location``.
+            IsADirectoryError: ``location`` is not a regular file.
+        """
+        stat_result = await trio.Path(location).stat()
+        if not stat.S_ISREG(stat_result.st_mode):
+            raise IsADirectoryError(f"not a regular file: {os.fspath(location)!r}")
+        return cls(
+            location,
+            stat_result,
+            status=status,
+            headers=headers,
+            mime_type=mime_type,
+            filename=filename,
+            max_age=max_age,
+            no_store=no_store,
+            chunk_size=chunk_size,
+            last_modified=last_modified,
+            etag=etag,
+            conditional=conditional,
+            ranges=ranges,
+            byte_range=byte_range,
+        )
 
     def _select(self, first: int, length: int) -> None:
         self._first = first
@@ -228,7 +342,7 @@ class FileResponse(BaseHTTPResponse):
 
     @property
     def last_modified(self) -> int | None:
-        """``Last-Modified`` as seconds since the epoch, or ``None`` if it does not parse."""
+        """``Last-Modified`` as seconds since the epoch, or ``None`` if absent or unparsable."""
         value = self.headers.get("last-modified")
         return None if value is None else _parse_http_date(value)
 
@@ -242,12 +356,14 @@ class FileResponse(BaseHTTPResponse):
         if self.status != 200 or request.method not in ("GET", "HEAD"):
             return self
         headers = request.headers
-        if self._not_modified(headers.get("if-none-match"), headers.get("if-modified-since")):
+        if self.conditional and self._not_modified(
+            headers.get("if-none-match"), headers.get("if-modified-since")
+        ):
             return self._not_modified_response()
         if request.method == "HEAD":
             # The writer drops a HEAD body anyway; not opening the file saves a thread hop.
             return self._variant(200, send_body=False)
-        range_header = headers.get("range")
+        range_header = headers.get("range") if self.ranges else None
         if range_header is None or not self._if_range_holds(headers.get("if-range")):
             return self
         try:
@@ -267,6 +383,19 @@ class FileResponse(BaseHTTPResponse):
         response._select(first, last - first + 1)
         response.headers["Content-Range"] = f"bytes {first}-{last}/{self.size}"
         return response
+
+    def validated(self, request_headers: Mapping[str, str]) -> FileResponse:
+        """The 304 for ``request_headers`` if they show the client's copy is current, else self.
+
+        What `trioweb.response.file` does with ``request_headers``: the decision `for_request`
+        would take later, taken now (for any method). Names are matched case-insensitively.
+        """
+        if self.status != 200 or not self.conditional:
+            return self
+        headers = MutableHeaders(request_headers)
+        if self._not_modified(headers.get("if-none-match"), headers.get("if-modified-since")):
+            return self._not_modified_response()
+        return self
 
     def _not_modified(self, if_none_match: str | None, if_modified_since: str | None) -> bool:
         if if_none_match is not None:
@@ -302,9 +431,7 @@ class FileResponse(BaseHTTPResponse):
 
     def _not_modified_response(self) -> FileResponse:
         response = self._variant(304, send_body=False)
-        response.headers = MutableHeaders(
-            (k, v) for k, v in self.headers.multi_items() if k.lower() in _NOT_MODIFIED_KEEPS
-        )
+        response.headers = not_modified_headers(self.headers.multi_items())
         response.content_type = None
         return response
 
@@ -348,63 +475,6 @@ class FileResponse(BaseHTTPResponse):
 # -- static files ---------------------------------------------------------------------------------
 
 
-def _relative_parts(sub_path: str) -> list[str]:
-    """The segments of a URL sub-path, or `NotFound` for anything but a plain relative path.
-
-    Belt and braces: the containment check in `_resolve` is what makes serving safe; this
-    refuses the shapes of traversal up front, so no odd path reaches the file system at all.
-    """
-    if "\x00" in sub_path or "\\" in sub_path:
-        raise NotFound()
-    if sub_path == "":
-        return []
-    parts = sub_path.split("/")
-    if len(parts) > 1 and parts[-1] == "":
-        parts.pop()  # "dir/" names the directory, whose index is served
-    for part in parts:
-        # "" catches absolute paths ("/etc/passwd") and "a//b"; "." and ".." are traversal.
-        if part in ("", ".", ".."):
-            raise NotFound()
-    return parts
-
-
-def _contained(root: str, path: str) -> str:
-    """``path`` with every symlink resolved, or `NotFound` if that is outside ``root``."""
-    try:
-        real = os.path.realpath(path)
-    except (OSError, ValueError):
-        raise NotFound() from None  # a NUL byte, or a path the OS refuses outright
-    if os.path.commonpath([root, real]) != root:
-        raise NotFound()
-    return real
-
-
-def _regular_file(path: str) -> os.stat_result | None:
-    try:
-        result = os.stat(path)
-    except (OSError, ValueError):
-        return None  # missing, unreadable, a symlink loop, a name too long: all "not here"
-    return result if stat.S_ISREG(result.st_mode) else None
-
-
-def _resolve(root: str, sub_path: str, index: Sequence[str]) -> tuple[str, os.stat_result]:
-    target = _contained(root, os.path.join(root, *_relative_parts(sub_path)))
-    try:
-        found = os.stat(target)
-    except (OSError, ValueError):
-        raise NotFound() from None
-    if stat.S_ISREG(found.st_mode):
-        return target, found
-    if stat.S_ISDIR(found.st_mode):
-        for name in index:
-            candidate = _contained(root, os.path.join(target, name))
-            result = _regular_file(candidate)
-            if result is not None:
-                return candidate, result
-    # A directory without an index, or a FIFO or device (reading one could block forever).
-    raise NotFound()
-
-
 async def resolve_static_path(
     root: str, sub_path: str, index: Sequence[str] = ()
 ) -> tuple[str, os.stat_result]:
@@ -416,6 +486,8 @@ async def resolve_static_path(
     lead outside all end in `NotFound`, never in a file. Symlinks that stay inside ``root``
     are followed. A directory is answered with the first of ``index`` that is a regular file
     in it. The file system is touched in a worker thread, so the event loop never blocks.
+    `trioweb.static.resolve_static_target` is the same with directories and external
+    symlinks as options.
 
     Args:
         root: The directory served, already resolved with ``os.path.realpath``.
@@ -428,4 +500,10 @@ async def resolve_static_path(
     Raises:
         NotFound: there is no regular file to serve at ``sub_path`` inside ``root``.
     """
-    return await trio.to_thread.run_sync(_resolve, root, sub_path, tuple(index))
+    # Imported here: trioweb.static builds on this module's FileResponse.
+    from .static import resolve_static_target
+
+    target = await resolve_static_target(root, sub_path, index)
+    if target.is_dir:
+        raise NotFound()
+    return target.path, target.stat_result

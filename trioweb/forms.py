@@ -12,6 +12,7 @@ spools to disk: a `File` holds its bytes.
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
@@ -24,7 +25,7 @@ from python_multipart.multipart import (
     parse_options_header,
 )
 
-from .datastructures import MultiDict
+from .datastructures import RequestParameters
 from .exceptions import BadRequest
 
 if TYPE_CHECKING:
@@ -66,24 +67,25 @@ class File:
 class Form:
     """A parsed form body: text ``fields`` and uploaded ``files``, each in arrival order."""
 
-    fields: MultiDict[str]
-    files: MultiDict[File]
+    fields: RequestParameters[str]
+    files: RequestParameters[File]
 
 
-EMPTY_FORM = Form(MultiDict[str](), MultiDict[File]())
-
-
-def parse_form(content_type: str, body: bytes) -> Form:
+def parse_form(content_type: str, body: bytes, *, keep_blank_values: bool = False) -> Form:
     """Parse ``body`` according to ``content_type``.
 
     An empty body, or a content type that is neither form type, gives an empty `Form` (so a
     streaming route that has not read its body yet sees no fields rather than an error).
     Urlencoded bodies decode with the ``charset`` parameter (UTF-8 by default); multipart field
-    values, field names and file names decode as UTF-8. Undecodable bytes become U+FFFD.
+    values, field names and file names decode as UTF-8. Undecodable bytes become U+FFFD. A
+    file name given as RFC 5987 ``filename*=UTF-8''...`` is decoded (and preferred to a plain
+    ``filename``).
 
     Args:
         content_type: The request's ``Content-Type`` header.
         body: The whole request body.
+        keep_blank_values: Keep urlencoded fields with an empty value (``a=&b=1``); by
+            default they are dropped, as Sanic does. Multipart fields are always kept.
 
     Returns:
         The fields and files, in the order they appear in the body.
@@ -96,10 +98,11 @@ def parse_form(content_type: str, body: bytes) -> Form:
     media_type, params = parse_options_header(content_type)
     media_type = media_type.lower()  # older python-multipart versions keep its case
     if not body or media_type not in (URLENCODED, MULTIPART):
-        return EMPTY_FORM
+        return Form(RequestParameters(), RequestParameters())
     if media_type == URLENCODED:
-        charset = params.get(b"charset", b"utf-8").decode("latin-1")
-        return Form(_parse_urlencoded(body, _checked_charset(charset)), MultiDict[File]())
+        charset = _checked_charset(params.get(b"charset", b"utf-8").decode("latin-1"))
+        fields = _parse_urlencoded(body, charset, keep_blank_values)
+        return Form(fields, RequestParameters())
     boundary = params.get(b"boundary")
     if not boundary:
         raise BadRequest("multipart/form-data request has no boundary parameter")
@@ -113,7 +116,7 @@ def _checked_charset(charset: str) -> str:
         raise BadRequest(f"unknown charset {charset!r} in the form's Content-Type") from None
 
 
-def _parse_urlencoded(body: bytes, charset: str) -> MultiDict[str]:
+def _parse_urlencoded(body: bytes, charset: str, keep_blank_values: bool) -> RequestParameters[str]:
     pairs: list[tuple[str, str]] = []
     name: list[bytes] = []
     value: list[bytes] = []
@@ -128,7 +131,9 @@ def _parse_urlencoded(body: bytes, charset: str) -> MultiDict[str]:
         value.clear()
 
     def on_field_end() -> None:
-        pairs.append((decode(name), decode(value)))
+        text = decode(value)
+        if text or keep_blank_values:
+            pairs.append((decode(name), text))
 
     callbacks: QuerystringCallbacks = {
         "on_field_start": on_field_start,
@@ -142,7 +147,7 @@ def _parse_urlencoded(body: bytes, charset: str) -> MultiDict[str]:
         parser.finalize()
     except FormParserError as exc:  # only in strict mode today; kept for future versions
         raise BadRequest(f"malformed urlencoded form body: {exc}") from None
-    return MultiDict(pairs)
+    return RequestParameters.from_pairs(pairs)
 
 
 class _MultipartCollector:
@@ -190,14 +195,43 @@ class _MultipartCollector:
             raise BadRequest('a multipart/form-data part has no "name" in Content-Disposition')
         name = raw_name.decode("utf-8", "replace")
         body = b"".join(self.data)
-        filename = options.get(b"filename")
+        # python-multipart drops RFC 5987 parameters (filename*=UTF-8''...): look for it here.
+        filename = _extended_filename(disposition)
         if filename is None:
-            self.fields.append((name, body.decode("utf-8", "replace")))
-            return
+            raw_filename = options.get(b"filename")
+            if raw_filename is None:
+                self.fields.append((name, body.decode("utf-8", "replace")))
+                return
+            filename = raw_filename.decode("utf-8", "replace")
         part_type = self.headers.get(b"content-type", b"").decode("latin-1")
-        self.files.append(
-            (name, File(filename.decode("utf-8", "replace"), part_type or DEFAULT_PART_TYPE, body))
-        )
+        self.files.append((name, File(filename, part_type or DEFAULT_PART_TYPE, body)))
+
+
+# One ``; name=value`` parameter of a header; a quoted value is taken whole, so a ``;`` or a
+# look-alike parameter inside quotes is not mistaken for one.
+_PARAMETER = re.compile(rb';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
+
+
+def _extended_filename(disposition: bytes) -> str | None:
+    """The RFC 5987 ``filename*`` of a Content-Disposition (``charset'lang'percent-encoded``).
+
+    RFC 7578 asks senders not to use it, but some do (curl, older browsers, scripts). An
+    unknown charset, or a value not in that form, is decoded as UTF-8 as best it can be.
+    """
+    for match in _PARAMETER.finditer(disposition):
+        if match[1].lower() != b"filename*":
+            continue
+        value = match[2].strip().strip(b'"')
+        charset, quote1, rest = value.partition(b"'")
+        _language, quote2, encoded = rest.partition(b"'")
+        if not (quote1 and quote2):
+            charset, encoded = b"utf-8", value
+        try:
+            codec = codecs.lookup(charset.decode("latin-1")).name
+        except LookupError:
+            codec = "utf-8"
+        return unquote_to_bytes(encoded).decode(codec, "replace")
+    return None
 
 
 def _parse_multipart(body: bytes, boundary: bytes) -> Form:
@@ -213,4 +247,7 @@ def _parse_multipart(body: bytes, boundary: bytes) -> Form:
     # would otherwise be silently dropped or truncated.
     if parser.state != MultipartState.END:
         raise BadRequest("malformed multipart/form-data body: the closing boundary is missing")
-    return Form(MultiDict(collector.fields), MultiDict(collector.files))
+    return Form(
+        RequestParameters.from_pairs(collector.fields),
+        RequestParameters.from_pairs(collector.files),
+    )

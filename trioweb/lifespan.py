@@ -9,17 +9,21 @@ A server drives it in this order::
     await lifespan.stopping()           before_server_stop (connections are draining)
     await lifespan.stopped()            after_server_stop (every connection has closed)
 
-and then cancels ``app_nursery``, which ends the ``add_task`` work.
+and then cancels ``app_nursery``, which ends the ``add_task`` work. A listener may be
+``async def`` or plain ``def`` (run on the event loop, as middleware is).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import trio
 
 if TYPE_CHECKING:
-    from .app import App, ListenerEvent
+    from .app import App
+    from .registrar import ListenerEvent
 
 __all__ = ["Lifespan"]
 
@@ -71,4 +75,23 @@ class Lifespan:
 
     async def _run(self, event: ListenerEvent) -> None:
         for listener in self.app.listeners[event]:
-            await listener(self.app)
+            result = listener(*_listener_args(listener, self.app))
+            if inspect.isawaitable(result):
+                await result
+
+
+def _listener_args(listener: Callable[..., Any], app: App) -> tuple[Any, ...]:
+    """``(app,)``, or ``(app, None)`` for a listener declared ``(app, loop)`` as in Sanic.
+
+    trio has no asyncio loop to pass; code that only declares the parameter keeps working.
+    """
+    try:
+        params = inspect.signature(listener).parameters.values()
+    except (TypeError, ValueError):
+        return (app,)
+    positional = [
+        p
+        for p in params
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
+    return (app, None) if len(positional) == 2 else (app,)

@@ -64,10 +64,12 @@ class MiddlewareStack:
                 return early
         return None
 
-    async def run_response(
-        self, request: Request, response: BaseHTTPResponse, scope: Scope
-    ) -> BaseHTTPResponse:
-        """Run response middleware; a response one returns replaces the current one."""
+    async def run_response(self, request: Request, response: Any, scope: Scope) -> Any:
+        """Run response middleware; a response one returns replaces the current one.
+
+        ``response`` may be what a handler returned instead of a response (a dict, say),
+        for middleware to turn into one.
+        """
         for fn in self.chains(scope)[1]:
             replaced = await _call(fn, request, response)
             if isinstance(replaced, BaseHTTPResponse):

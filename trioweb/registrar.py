@@ -10,15 +10,20 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, Unpack
+from typing import Any, Literal, TypeVar
 
-from .files import FileResponse, guess_content_type, resolve_static_path
+from .handlers import check_handler, is_async
+from .static import DEFAULT_PATTERN, DirectoryHandler, static_routes
 from .views import as_route_target
 
-if TYPE_CHECKING:
-    from .request import Request
-
-__all__ = ["MiddlewareSpec", "RouteRegistrar", "RouteSpec", "check_error_format"]
+__all__ = [
+    "LISTENER_EVENTS",
+    "ListenerEvent",
+    "MiddlewareSpec",
+    "RouteRegistrar",
+    "RouteSpec",
+    "check_error_format",
+]
 
 H = TypeVar("H", bound=Callable[..., Any])
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,8 +40,9 @@ class RouteSpec:
     name: str
     name_is_explicit: bool
     strict_slashes: bool | None = None
-    host: str | None = None
-    version: int | str | None = None
+    #: One host or several; ``None`` serves every host.
+    host: str | tuple[str, ...] | None = None
+    version: int | float | str | None = None
     error_format: str | None = None
     #: The blueprint that declared it; set when the blueprint is registered on an app.
     blueprint: str | None = None
@@ -44,9 +50,29 @@ class RouteSpec:
     websocket: tuple[str, ...] | None = None
     #: The largest request body the route accepts (413 past it); None: the config's default.
     max_body_size: int | None = None
+    #: What goes in front of the version: ``/v`` makes ``/v1/...``.
+    version_prefix: str = "/v"
+    #: The route's ``ctx_*`` keywords, without the prefix: ``route.ctx.<name>``.
+    ctx: tuple[tuple[str, Any], ...] = ()
 
 
 MiddlewareKind = Literal["request", "response"]
+ListenerEvent = Literal[
+    "before_server_start", "after_server_start", "before_server_stop", "after_server_stop"
+]
+LISTENER_EVENTS: tuple[ListenerEvent, ...] = (
+    "before_server_start",
+    "after_server_start",
+    "before_server_stop",
+    "after_server_stop",
+)
+
+
+def _check_event(event: object) -> ListenerEvent:
+    for known in LISTENER_EVENTS:
+        if event == known:
+            return known
+    raise ValueError(f"listener event must be one of {', '.join(LISTENER_EVENTS)}, not {event!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,25 +103,54 @@ def _check_size(size: int | None) -> int | None:
     return size
 
 
-class RouteOptions(TypedDict, total=False):
-    """The keyword options every method decorator takes (see `RouteRegistrar.add_route`)."""
+#: The keyword options every method decorator takes (see `RouteRegistrar.add_route`), besides
+#: ``ctx_*`` keywords.
+_ROUTE_OPTIONS = frozenset(
+    {"name", "strict_slashes", "host", "version", "version_prefix", "error_format"}
+)
+#: ``post``/``put``/``patch`` take these as well: their body may stream or be capped.
+_BODY_ROUTE_OPTIONS = _ROUTE_OPTIONS | {"stream", "max_body_size"}
 
-    name: str | None
-    strict_slashes: bool | None
-    host: str | None
-    version: int | str | None
-    error_format: str | None
-
-
-class BodyRouteOptions(RouteOptions, total=False):
-    """What ``post``/``put``/``patch`` take besides: their body may stream or be capped."""
-
-    stream: bool
-    max_body_size: int | None
+Host = str | Sequence[str] | None
 
 
-_ROUTE_OPTIONS = frozenset(RouteOptions.__annotations__)
-_BODY_ROUTE_OPTIONS = frozenset(BodyRouteOptions.__annotations__) | _ROUTE_OPTIONS
+def _hosts(host: Host) -> str | tuple[str, ...] | None:
+    """A route's ``host`` argument as stored: one name, a tuple of several, or ``None``."""
+    if host is None or isinstance(host, str):
+        return host
+    hosts = tuple(host)
+    if not hosts or not all(isinstance(h, str) for h in hosts):
+        raise TypeError(f"host must be a name or a non-empty list of names, not {host!r}")
+    return hosts[0] if len(hosts) == 1 else hosts
+
+
+def _check_uri(uri: object, what: str) -> str:
+    if isinstance(uri, str):
+        return uri
+    if callable(uri):
+        raise TypeError(
+            f"{what}() takes the path first and is used with parentheses: "
+            f'write @app.{what}("/path"), not @app.{what}'
+        )
+    raise TypeError(f"{what}() takes a path string, not {uri!r}")
+
+
+def _ctx_options(
+    method: str, options: Mapping[str, Any], allowed: frozenset[str]
+) -> tuple[tuple[str, Any], ...]:
+    """The ``ctx_*`` keywords of ``options`` without their prefix; others must be allowed.
+
+    Raises:
+        TypeError: a keyword is neither ``ctx_*`` nor in ``allowed``.
+    """
+    ctx: list[tuple[str, Any]] = []
+    for key, value in options.items():
+        if key.startswith("ctx_") and len(key) > 4:
+            ctx.append((key[4:], value))
+        elif key not in allowed:
+            hint = " (only post, put and patch stream)" if key == "stream" else ""
+            raise TypeError(f"{method}() got an unexpected keyword argument {key!r}{hint}")
+    return tuple(ctx)
 
 
 class RouteRegistrar:
@@ -113,6 +168,9 @@ class RouteRegistrar:
     def _add_error_handler(
         self, exc_type: type[BaseException], handler: Callable[..., Any]
     ) -> None:
+        raise NotImplementedError
+
+    def _add_listener(self, event: ListenerEvent, listener: Callable[..., Any]) -> None:
         raise NotImplementedError
 
     _middleware_count = 0
@@ -140,6 +198,7 @@ class RouteRegistrar:
             raise ValueError(f"middleware kind must be 'request' or 'response', not {kind!r}")
 
         def decorator(fn: F) -> F:
+            check_handler(fn, "middleware")
             RouteRegistrar._middleware_count += 1
             self._add_middleware(MiddlewareSpec(fn, kind, priority, self._middleware_count))
             return fn
@@ -156,28 +215,86 @@ class RouteRegistrar:
         decorator = self.middleware("response", priority=priority)
         return decorator if fn is None else decorator(fn)
 
-    def exception(self, *exceptions: type[BaseException]) -> Callable[[F], F]:
-        """Decorate ``async def handler(request, exc) -> response`` for these exception types.
+    def exception(
+        self, *exceptions: type[BaseException] | Iterable[type[BaseException]]
+    ) -> Callable[[F], F]:
+        """Decorate ``handler(request, exc) -> response`` for these exception types.
 
-        The handler registered for the nearest class in the raised exception's MRO wins; on a
-        blueprint it applies only to errors raised by that blueprint's routes, before the
-        app's own handlers are consulted.
+        Types may be given one by one or in lists: ``@app.exception(A, B)`` and
+        ``@app.exception([A, B])`` are the same. The handler registered for the nearest class
+        in the raised exception's MRO wins; on a blueprint it applies only to errors raised by
+        that blueprint's routes, before the app's own handlers are consulted. A plain ``def``
+        handler runs in a worker thread (see `trioweb.handlers`). It may answer by returning
+        a response or through ``await request.respond()``.
 
         Raises:
             TypeError: no exception types were given, or one is not an exception class.
         """
-        if not exceptions:
+        types: list[type[BaseException]] = []
+        for item in exceptions:
+            group = item if isinstance(item, list | tuple | set | frozenset) else (item,)
+            for exc_type in group:
+                if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
+                    raise TypeError(f"exception() takes exception classes, not {exc_type!r}")
+                types.append(exc_type)
+        if not types:
             raise TypeError("exception() needs at least one exception type")
-        for exc_type in exceptions:
-            if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
-                raise TypeError(f"exception() takes exception classes, not {exc_type!r}")
 
         def decorator(fn: F) -> F:
-            for exc_type in exceptions:
+            check_handler(fn, "exception handler")
+            for exc_type in types:
                 self._add_error_handler(exc_type, fn)
             return fn
 
         return decorator
+
+    # -- listeners -----------------------------------------------------------------------------
+
+    def listener(
+        self, event: ListenerEvent | Callable[..., Any], name: ListenerEvent | None = None
+    ) -> Any:
+        """Register ``fn(app)`` for a server event: ``@app.listener("before_server_start")``.
+
+        Also ``app.listener(fn, "after_server_stop")``. The events are
+        ``before_server_start``, ``after_server_start``, ``before_server_stop`` and
+        ``after_server_stop``. A listener may be ``async def`` or plain ``def`` (run on the
+        event loop); one declared ``(app, loop)`` as in Sanic gets ``loop=None``, since trio
+        has no asyncio loop.
+
+        Raises:
+            ValueError: the event is not one of the four.
+        """
+        if callable(event):
+            if name is None:
+                raise TypeError("listener(fn, event) needs the event name")
+            return self._listen(_check_event(name), event)
+        chosen = _check_event(event)
+
+        def decorator(fn: F) -> F:
+            return self._listen(chosen, fn)
+
+        return decorator
+
+    def _listen(self, event: ListenerEvent, fn: F) -> F:
+        check_handler(fn, "listener")
+        self._add_listener(event, fn)
+        return fn
+
+    def before_server_start(self, fn: F) -> F:
+        """Run ``fn(app)`` before the server listens."""
+        return self._listen("before_server_start", fn)
+
+    def after_server_start(self, fn: F) -> F:
+        """Run ``fn(app)`` once the server listens."""
+        return self._listen("after_server_start", fn)
+
+    def before_server_stop(self, fn: F) -> F:
+        """Run ``fn(app)`` when shutdown starts, as connections drain."""
+        return self._listen("before_server_stop", fn)
+
+    def after_server_stop(self, fn: F) -> F:
+        """Run ``fn(app)`` after every connection has closed."""
+        return self._listen("after_server_stop", fn)
 
     def add_route(
         self,
@@ -188,38 +305,51 @@ class RouteRegistrar:
         stream: bool = False,
         name: str | None = None,
         strict_slashes: bool | None = None,
-        host: str | None = None,
-        version: int | str | None = None,
+        host: Host = None,
+        version: int | float | str | None = None,
         error_format: str | None = None,
         max_body_size: int | None = None,
+        version_prefix: str = "/v",
+        **ctx: Any,
     ) -> Callable[..., Any]:
-        """Route ``uri`` to ``handler``: an async function, a view's ``as_view()`` or a view object.
+        """Route ``uri`` to ``handler``: a function, a view's ``as_view()`` or a view object.
 
         Args:
-            handler: Called as ``await handler(request, **path_params)``.
+            handler: Called as ``await handler(request, **path_params)``; a plain ``def``
+                runs in a worker thread (see `trioweb.handlers`).
             uri: The path pattern, e.g. ``"/user/<id:int>"``.
             methods: Defaults to the view's methods, or ``["GET"]`` for a function.
             stream: Stream the request body to the handler through ``request.stream``.
             name: The name `App.url_for` knows it by; defaults to the handler's name.
             strict_slashes: When true, ``/a`` and ``/a/`` are different paths.
-            host: Match only requests whose ``Host`` header is this.
-            version: Serve under ``/v<version>`` in front of the path (and any prefix).
+            host: Match only requests whose ``Host`` header is this (or one of these).
+            version: Serve under ``/v<version>`` in front of the path (and any prefix); a
+                leading ``v`` is dropped, so ``"v1.1"`` and ``1.1`` both give ``/v1.1``.
             error_format: ``"text"``, ``"json"``, ``"html"`` or ``"auto"`` (from ``Accept``)
                 for this route's error pages.
             max_body_size: The largest request body accepted, in bytes (413 beyond it).
                 Defaults to ``config.REQUEST_MAX_SIZE`` for buffered bodies and to no limit
                 for streamed ones.
+            version_prefix: What goes in front of the version (``"/api/v"`` gives
+                ``/api/v1/...``).
+            **ctx: ``ctx_<name>=value`` keywords, kept as ``route.ctx.<name>`` (seen by
+                middleware as ``request.route.ctx``).
 
         Returns:
             ``handler`` unchanged, so this works as a decorator's body.
 
         Raises:
-            TypeError: ``methods`` is a single string, or ``handler`` is not callable.
+            TypeError: ``methods`` is a single string, ``handler`` is not a function, or a
+                keyword is neither an option nor ``ctx_*``.
             ValueError: ``error_format`` is not one of the four formats.
         """
+        uri = _check_uri(uri, "add_route")
         if isinstance(methods, str):
             raise TypeError(f"methods must be a list of names, not the string {methods!r}")
+        ctx_items = _ctx_options("add_route", ctx, frozenset())
         target = as_route_target(handler)
+        if target is None:
+            check_handler(handler, "route handler")
         if methods is None:
             chosen = target.methods if target is not None else frozenset({"GET"})
         else:
@@ -239,10 +369,12 @@ class RouteRegistrar:
                 name,
                 explicit,
                 strict_slashes,
-                host,
+                _hosts(host),
                 version,
                 check_error_format(error_format),
                 max_body_size=_check_size(max_body_size),
+                version_prefix=version_prefix,
+                ctx=ctx_items,
             )
         )
         return handler
@@ -255,8 +387,10 @@ class RouteRegistrar:
         subprotocols: Iterable[str] | None = None,
         name: str | None = None,
         strict_slashes: bool | None = None,
-        host: str | None = None,
-        version: int | str | None = None,
+        host: Host = None,
+        version: int | float | str | None = None,
+        version_prefix: str = "/v",
+        **ctx: Any,
     ) -> Callable[..., Any]:
         """Serve WebSocket connections at ``uri`` with ``handler(request, ws, **params)``.
 
@@ -274,17 +408,26 @@ class RouteRegistrar:
             strict_slashes: As for `add_route`.
             host: As for `add_route`.
             version: As for `add_route`.
+            version_prefix: As for `add_route`.
+            **ctx: ``ctx_*`` keywords, as for `add_route`.
 
         Returns:
             ``handler`` unchanged.
 
         Raises:
-            TypeError: ``subprotocols`` is a single string.
+            TypeError: ``subprotocols`` is a single string, or ``handler`` is not an
+                ``async def`` function.
         """
+        uri = _check_uri(uri, "websocket")
         if isinstance(subprotocols, str):
             raise TypeError(f"subprotocols must be a list of names, not {subprotocols!r}")
-        if not callable(handler):
-            raise TypeError(f"websocket handler must be callable, got {handler!r}")
+        check_handler(handler, "websocket handler")
+        if not is_async(handler):
+            raise TypeError(
+                f"websocket handler {handler!r} must be an async def function: it talks "
+                "to the client through the connection's trio streams"
+            )
+        ctx_items = _ctx_options("websocket", ctx, frozenset())
         explicit = name is not None
         if name is None:
             name = getattr(handler, "__name__", None) or type(handler).__name__
@@ -297,11 +440,13 @@ class RouteRegistrar:
                 name,
                 explicit,
                 strict_slashes,
-                host,
+                _hosts(host),
                 version,
                 None,
                 None,
                 tuple(subprotocols or ()),
+                version_prefix=version_prefix,
+                ctx=ctx_items,
             )
         )
         return handler
@@ -313,10 +458,14 @@ class RouteRegistrar:
         subprotocols: Iterable[str] | None = None,
         name: str | None = None,
         strict_slashes: bool | None = None,
-        host: str | None = None,
-        version: int | str | None = None,
+        host: Host = None,
+        version: int | float | str | None = None,
+        version_prefix: str = "/v",
+        **ctx: Any,
     ) -> Callable[[H], H]:
         """Decorate ``async def handler(request, ws, **params)``; see `add_websocket_route`."""
+        uri = _check_uri(uri, "websocket")
+        _ctx_options("websocket", ctx, frozenset())
 
         def decorator(handler: H) -> H:
             self.add_websocket_route(
@@ -327,6 +476,8 @@ class RouteRegistrar:
                 strict_slashes=strict_slashes,
                 host=host,
                 version=version,
+                version_prefix=version_prefix,
+                **ctx,
             )
             return handler
 
@@ -336,83 +487,103 @@ class RouteRegistrar:
         self,
         uri: str,
         file_or_directory: str | os.PathLike[str],
-        *,
-        index: str | Sequence[str] | None = None,
+        pattern: str = DEFAULT_PATTERN,
+        use_modified_since: bool = True,
+        use_content_range: bool = False,
+        stream_large_files: bool | int = False,
         name: str | None = None,
-        strict_slashes: bool | None = None,
         host: str | None = None,
+        strict_slashes: bool | None = None,
+        content_type: str | None = None,
+        apply: bool = True,
+        resource_type: str | None = None,
+        index: str | Sequence[str] | None = None,
+        directory_view: bool = False,
+        directory_handler: DirectoryHandler | None = None,
+        follow_external_symlink_files: bool = False,
+        follow_external_symlink_dirs: bool = False,
+        *,
         max_age: int | None = None,
         chunk_size: int = 64 * 1024,
     ) -> None:
         """Serve a directory's files under ``uri``, or one file at ``uri`` (GET and HEAD).
 
-        A directory is served as ``uri/<__file_uri__:path>``; with ``index``, ``uri`` itself
-        and every sub-directory answer with their index file, else a directory is 404. Files
-        are `~trioweb.files.FileResponse` responses: conditional and range requests work,
-        and they are sent in ``chunk_size`` pieces. Nothing outside the directory is ever
-        served: ``..`` (encoded or not), absolute paths, backslashes, NUL bytes and symlinks
-        leading out all answer 404 (see `trioweb.files.resolve_static_path`). The directory
+        Sanic's arguments, in Sanic's order, then ``max_age`` and ``chunk_size``. A directory
+        is served as ``uri/<__file_uri__:path>``. Files are `~trioweb.files.FileResponse`
+        responses. Nothing outside the directory is served unless a ``follow_external_*``
+        option allows it: ``..`` (encoded or not), absolute paths, backslashes, NUL bytes and
+        symlinks leading out answer 404 (the rules are in `trioweb.static`). The directory
         (or file) is resolved once, here, with its symlinks.
 
         Args:
             uri: The URL prefix (or path, for a file), e.g. ``"/static"``.
             file_or_directory: What to serve.
-            index: File name(s) tried in order for a directory, e.g. ``"index.html"``.
+            pattern: A regular expression the path below ``uri`` (with a leading ``/``) must
+                match in full, else 404; by default every path.
+            use_modified_since: Send ``Last-Modified`` and ``ETag`` and answer conditional
+                requests with 304.
+            use_content_range: Answer ``Range`` requests with 206/416 (and send
+                ``Accept-Ranges``); when ``False`` a ``Range`` gets the whole file.
+            stream_large_files: ``True``: files of 1 MiB or more are read in ``chunk_size``
+                pieces, smaller ones in one go; an int sets that size. ``False``: files larger
+                than one chunk are read in pieces (never a whole large file in memory).
             name: The route name for ``url_for`` (``url_for(name, __file_uri__="a.css")``).
                 Defaults to ``"static"`` for the first call, then ``"static_<uri slug>"``.
-                A directory's index route is called ``"<name>_index"``.
-            strict_slashes: As for `add_route`.
+                A directory's own URI route is called ``"<name>_index"``.
             host: As for `add_route`.
+            strict_slashes: As for `add_route`.
+            content_type: Send every file with this ``Content-Type`` instead of a guess.
+            apply: Must be ``True``: the routes are added at once.
+            resource_type: ``"file"`` or ``"dir"``: what ``file_or_directory`` must be.
+            index: File name(s) tried in order for a directory, e.g. ``"index.html"``.
+            directory_view: Answer a directory without an index with an HTML listing.
+            directory_handler: An object whose ``async handle(request, path)`` answers
+                requests for directories (instead of ``index``/``directory_view``).
+            follow_external_symlink_files: Serve symlinks to files outside the directory.
+            follow_external_symlink_dirs: Serve files in symlinked directories outside it.
             max_age: Send ``Cache-Control: public, max-age=<max_age>``.
-            chunk_size: The size of each piece sent.
+            chunk_size: The size of each piece read and sent.
 
         Raises:
             FileNotFoundError: ``file_or_directory`` is neither a directory nor a file.
-            ValueError: ``chunk_size`` is not positive or ``max_age`` is negative.
+            TypeError: ``resource_type`` does not match, or an argument has the wrong type.
+            ValueError: a value is out of range (``chunk_size``, ``max_age``, ``pattern``,
+                ``resource_type``, ``stream_large_files``, ``apply=False``), or
+                ``directory_handler`` comes with ``index`` or ``directory_view``.
             trioweb.exceptions.RouteExists: the name or path is already taken.
         """
-        if chunk_size <= 0:
-            raise ValueError(f"chunk_size must be positive, got {chunk_size}")
-        if max_age is not None and max_age < 0:
-            raise ValueError(f"max_age must not be negative, got {max_age}")
-        indexes = (index,) if isinstance(index, str) else tuple(index or ())
-        # Resolved once, at registration (a blocking call, but at startup): the fixed root
-        # every request's path is checked against.
-        root = os.path.realpath(file_or_directory)
-        if not (os.path.isdir(root) or os.path.isfile(root)):
-            raise FileNotFoundError(f"static() has nothing to serve at {file_or_directory!r}")
+        if not apply:
+            raise ValueError("static(apply=False) is not supported: the routes are added at once")
+        routes = static_routes(
+            uri,
+            file_or_directory,
+            pattern=pattern,
+            use_modified_since=use_modified_since,
+            use_content_range=use_content_range,
+            stream_large_files=stream_large_files,
+            content_type=content_type,
+            resource_type=resource_type,
+            index=index,
+            directory_view=directory_view,
+            directory_handler=directory_handler,
+            follow_external_symlink_files=follow_external_symlink_files,
+            follow_external_symlink_dirs=follow_external_symlink_dirs,
+            max_age=max_age,
+            chunk_size=chunk_size,
+        )
         if name is None:
             slug = re.sub(r"[^0-9A-Za-z]+", "_", uri).strip("_") or "root"
             name = "static" if self._static_count == 0 else f"static_{slug}"
             self._static_count += 1
-        methods = ["GET", "HEAD"]
-
-        if os.path.isdir(root):
-
-            async def serve_directory(request: Request, __file_uri__: str = "") -> FileResponse:
-                path, found = await resolve_static_path(root, __file_uri__, indexes)
-                return FileResponse(path, found, max_age=max_age, chunk_size=chunk_size)
-
-            pattern = uri.rstrip("/") + "/<__file_uri__:path>"
-            options: dict[str, Any] = {"strict_slashes": strict_slashes, "host": host}
-            self.add_route(serve_directory, pattern, methods, name=name, **options)
-            if indexes:
-                self.add_route(serve_directory, uri, methods, name=f"{name}_index", **options)
-            return
-        # The type comes from the name given, which a symlink's target may not share.
-        mime_type = guess_content_type(file_or_directory)
-        folder, file_name = os.path.split(root)
-
-        async def serve_file(request: Request) -> FileResponse:
-            # Checked per request: the file may have been replaced (by a symlink, even).
-            path, found = await resolve_static_path(folder, file_name)
-            return FileResponse(
-                path, found, mime_type=mime_type, max_age=max_age, chunk_size=chunk_size
+        for route in routes:
+            self.add_route(
+                route.handler,
+                route.uri,
+                ["GET", "HEAD"],
+                name=name + route.name_suffix,
+                strict_slashes=strict_slashes,
+                host=host,
             )
-
-        self.add_route(
-            serve_file, uri, methods, name=name, strict_slashes=strict_slashes, host=host
-        )
 
     def route(
         self,
@@ -422,15 +593,23 @@ class RouteRegistrar:
         stream: bool = False,
         name: str | None = None,
         strict_slashes: bool | None = None,
-        host: str | None = None,
-        version: int | str | None = None,
+        host: Host = None,
+        version: int | float | str | None = None,
         error_format: str | None = None,
         max_body_size: int | None = None,
+        version_prefix: str = "/v",
+        **ctx: Any,
     ) -> Callable[[H], H]:
-        """Decorate a handler to serve ``uri``; see `add_route` for the arguments."""
+        """Decorate a handler to serve ``uri``; see `add_route` for the arguments.
+
+        Raises:
+            TypeError: used without parentheses (``@app.route``), or an unknown keyword.
+        """
         # A mistake fails where it is written, not when the decorator is applied.
+        uri = _check_uri(uri, "route")
         check_error_format(error_format)
         _check_size(max_body_size)
+        _ctx_options("route", ctx, frozenset())
 
         def decorator(handler: H) -> H:
             self.add_route(
@@ -444,6 +623,8 @@ class RouteRegistrar:
                 version=version,
                 error_format=error_format,
                 max_body_size=max_body_size,
+                version_prefix=version_prefix,
+                **ctx,
             )
             return handler
 
@@ -452,40 +633,43 @@ class RouteRegistrar:
     def _method(
         self, method: str, uri: str, options: Mapping[str, Any], allowed: frozenset[str]
     ) -> Callable[[H], H]:
-        # Unpack[...] checks the keywords statically; this keeps `get(stream=True)` a
-        # TypeError at run time too, as a written-out signature would.
-        for key in options:
-            if key not in allowed:
-                raise TypeError(f"{method.lower()}() got an unexpected keyword argument {key!r}")
+        name = method.lower()
+        uri = _check_uri(uri, name)
+        _ctx_options(name, options, allowed)
         return self.route(uri, [method], **options)
 
-    def get(self, uri: str, **options: Unpack[RouteOptions]) -> Callable[[H], H]:
+    # The verb decorators take the keywords of `add_route` (``name``, ``strict_slashes``,
+    # ``host``, ``version``, ``version_prefix``, ``error_format``, ``ctx_*``); ``post``, ``put``
+    # and ``patch`` also take ``stream`` and ``max_body_size``. An unknown keyword is a
+    # TypeError where the decorator is written.
+
+    def get(self, uri: str, **options: Any) -> Callable[[H], H]:
         """Decorate a GET handler (it also answers HEAD, without a body); see `add_route`."""
         return self._method("GET", uri, options, _ROUTE_OPTIONS)
 
-    def head(self, uri: str, **options: Unpack[RouteOptions]) -> Callable[[H], H]:
+    def head(self, uri: str, **options: Any) -> Callable[[H], H]:
         """Decorate a HEAD handler; see `add_route` for the options."""
         return self._method("HEAD", uri, options, _ROUTE_OPTIONS)
 
-    def options(self, uri: str, **options: Unpack[RouteOptions]) -> Callable[[H], H]:
+    def options(self, uri: str, **options: Any) -> Callable[[H], H]:
         """Decorate an OPTIONS handler; see `add_route` for the options."""
         return self._method("OPTIONS", uri, options, _ROUTE_OPTIONS)
 
-    def delete(self, uri: str, **options: Unpack[RouteOptions]) -> Callable[[H], H]:
+    def delete(self, uri: str, **options: Any) -> Callable[[H], H]:
         """Decorate a DELETE handler; see `add_route` for the options."""
         return self._method("DELETE", uri, options, _ROUTE_OPTIONS)
 
-    def post(self, uri: str, **options: Unpack[BodyRouteOptions]) -> Callable[[H], H]:
+    def post(self, uri: str, **options: Any) -> Callable[[H], H]:
         """Decorate a POST handler; ``stream=True`` streams the body through ``request.stream``.
 
         See `add_route` for the other options (``max_body_size`` among them).
         """
         return self._method("POST", uri, options, _BODY_ROUTE_OPTIONS)
 
-    def put(self, uri: str, **options: Unpack[BodyRouteOptions]) -> Callable[[H], H]:
+    def put(self, uri: str, **options: Any) -> Callable[[H], H]:
         """Decorate a PUT handler; ``stream=True`` streams the body through ``request.stream``."""
         return self._method("PUT", uri, options, _BODY_ROUTE_OPTIONS)
 
-    def patch(self, uri: str, **options: Unpack[BodyRouteOptions]) -> Callable[[H], H]:
+    def patch(self, uri: str, **options: Any) -> Callable[[H], H]:
         """Decorate a PATCH handler; ``stream=True`` streams the body through ``request.stream``."""
         return self._method("PATCH", uri, options, _BODY_ROUTE_OPTIONS)

@@ -12,8 +12,8 @@ from urllib.parse import parse_qsl, unquote
 
 import trio
 
-from .cookies import parse_cookie_header
-from .datastructures import Headers, MultiDict
+from .cookies import CookieRequestParameters, parse_cookie_header
+from .datastructures import Credentials, Headers, RequestParameters
 from .exceptions import BadRequest, PayloadTooLarge
 from .forms import File, Form, parse_form
 from .proxy import TRUST_NOTHING, Forwarded, ProxyTrust
@@ -23,7 +23,21 @@ if TYPE_CHECKING:
     from .app import App
     from .router import Route
 
-__all__ = ["ConnInfo", "Request", "RequestStream"]
+__all__ = ["ConnInfo", "Request", "RequestStream", "StreamingRequest"]
+
+# Authorization schemes spelled as Sanic spells them, whatever case the client sent.
+_AUTH_SCHEMES = {"basic": "Basic", "bearer": "Bearer", "token": "Token"}
+
+# The schemes whose default port a URL leaves out.
+_DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+
+
+def _split_host(host: str) -> tuple[str, int | None]:
+    """``"Example.com:8080"`` -> ``("example.com", 8080)``; an IPv6 host keeps its brackets."""
+    name, colon, port = host.rpartition(":")
+    if not colon or "]" in port or not port.isdigit():  # no port (or a bare IPv6 address)
+        return host.lower(), None
+    return name.lower(), int(port)
 
 
 @dataclass(slots=True)
@@ -273,6 +287,23 @@ class Request:
         return f"<Request {self.method} {self._target.decode('latin-1')}>"
 
     @property
+    def uri_template(self) -> str | None:
+        """The pattern of the matched route (``"/user/<id:int>"``); ``None`` when unrouted."""
+        route = self.route
+        return None if route is None else route.uri
+
+    @property
+    def endpoint(self) -> str | None:
+        """The name of the matched route (``"bp.handler"``, as `trioweb.App.url_for` takes it).
+
+        ``None`` when the request matched no route.
+        """
+        route = self.route
+        return None if route is None else route.name
+
+    name = endpoint
+
+    @property
     def ctx(self) -> SimpleNamespace:
         """A namespace for your own per-request state (middleware to handler, say)."""
         # Made on first use: most requests never touch it, and this is the hot path.
@@ -303,18 +334,88 @@ class Request:
         """Everything after the ``?`` in the target, undecoded."""
         return self._target.partition(b"?")[2].decode("latin-1")
 
-    @property
-    def args(self) -> MultiDict[str]:
-        """Query arguments: ``args["k"]`` is the first value, ``args.getlist("k")`` all."""
-        cached: MultiDict[str] | None = self.__dict__.get("args")
+    def _parsed_query(self) -> dict[tuple[Any, ...], Any]:
+        # The query parsed each way asked for, by (kind, options): made on first use.
+        parsed: dict[tuple[Any, ...], Any] | None = self.__dict__.get("_query")
+        if parsed is None:
+            parsed = self.__dict__["_query"] = {}
+        return parsed
+
+    def get_query_args(
+        self,
+        keep_blank_values: bool = False,
+        strict_parsing: bool = False,
+        encoding: str = "utf-8",
+        errors: str = "replace",
+    ) -> list[tuple[str, str]]:
+        """The query string as decoded ``(name, value)`` pairs, in order, repeats included.
+
+        The arguments are those of `urllib.parse.parse_qsl`. Parsed once per combination.
+
+        Args:
+            keep_blank_values: Keep arguments with an empty value (``?a=&b=1``, ``?flag``);
+                by default they are dropped, as Sanic does.
+            strict_parsing: Answer a malformed query (a pair without ``=``) with 400.
+            encoding: How percent-escapes decode (``bytes.decode``).
+            errors: What an undecodable escape becomes (``bytes.decode``); by default U+FFFD.
+
+        Raises:
+            BadRequest: ``strict_parsing`` and the query is malformed.
+        """
+        parsed = self._parsed_query()
+        key = ("pairs", keep_blank_values, strict_parsing, encoding, errors)
+        cached: list[tuple[str, str]] | None = parsed.get(key)
         if cached is None:
-            cached = self.__dict__["args"] = MultiDict(self.query_args)
+            try:
+                cached = parse_qsl(
+                    self.query_string,
+                    keep_blank_values=keep_blank_values,
+                    strict_parsing=strict_parsing,
+                    encoding=encoding,
+                    errors=errors,
+                )
+            except ValueError as exc:
+                raise BadRequest(f"malformed query string: {exc}") from None
+            parsed[key] = cached
+        return cached
+
+    def get_args(
+        self,
+        keep_blank_values: bool = False,
+        strict_parsing: bool = False,
+        encoding: str = "utf-8",
+        errors: str = "replace",
+    ) -> RequestParameters[str]:
+        """The query arguments by name, parsed with these options (see `get_query_args`).
+
+        Returns:
+            ``RequestParameters``: ``["k"]`` the list of values, ``.get("k")`` the first.
+
+        Raises:
+            BadRequest: ``strict_parsing`` and the query is malformed.
+        """
+        parsed = self._parsed_query()
+        key = ("args", keep_blank_values, strict_parsing, encoding, errors)
+        cached: RequestParameters[str] | None = parsed.get(key)
+        if cached is None:
+            pairs = self.get_query_args(keep_blank_values, strict_parsing, encoding, errors)
+            cached = parsed[key] = RequestParameters.from_pairs(pairs)
         return cached
 
     @property
+    def args(self) -> RequestParameters[str]:
+        """Query arguments, as Sanic gives them: a dict of name -> list of values.
+
+        ``args["k"]`` is the list, ``args.get("k")`` the first value, ``args.getlist("k")``
+        the list (``[]`` when absent). Blank values (``?a=``) are dropped; use
+        ``get_args(keep_blank_values=True)`` to keep them.
+        """
+        return self.get_args()
+
+    @property
     def query_args(self) -> list[tuple[str, str]]:
-        """Query arguments as ``(name, value)`` pairs in order; blank values are kept."""
-        return parse_qsl(self.query_string, keep_blank_values=True)
+        """Query arguments as ``(name, value)`` pairs in order; blank values are dropped."""
+        return self.get_query_args()
 
     # -- headers and what derives from them ------------------------------------------------
 
@@ -325,11 +426,15 @@ class Request:
 
     @property
     def host(self) -> str:
-        """The host the client asked for, with port if one was given.
+        """The host the request is for, with port if one was given (``example.com:8080``).
 
-        A trusted proxy's ``X-Forwarded-Host`` or ``Forwarded: host=`` (see `client_ip`), else
-        the ``Host`` header, else the server's own address.
+        ``config.SERVER_NAME``'s host when it is set (it overrides what clients send, as in
+        Sanic), else a trusted proxy's ``X-Forwarded-Host`` or ``Forwarded: host=`` (see
+        `client_ip`), else the ``Host`` header, else the server's own address.
         """
+        server_name = self.app.config.SERVER_NAME
+        if server_name:
+            return server_name.split("://", 1)[-1].split("/", 1)[0]
         return (
             self.forwarded.host
             or self.headers.get("host")
@@ -338,17 +443,89 @@ class Request:
 
     @property
     def scheme(self) -> str:
-        """``http`` or ``https`` (or a ``ws``-style scheme a trusted proxy reports).
+        """``http``, ``https``, or ``ws``/``wss`` for a WebSocket upgrade request.
 
-        A trusted proxy's ``X-Forwarded-Proto`` or ``Forwarded: proto=`` (see `client_ip`),
-        else whether this connection uses TLS.
+        The scheme of ``config.SERVER_NAME`` when it has one (``https://example.com``), else a
+        trusted proxy's ``X-Forwarded-Proto`` or ``Forwarded: proto=`` (see `client_ip`),
+        else whether this connection uses TLS. A request carrying ``Upgrade: websocket``
+        turns ``http`` into ``ws`` and ``https`` into ``wss``, whichever of those decided.
         """
-        return self.forwarded.proto or self.conn_info.scheme
+        server_name = self.app.config.SERVER_NAME
+        if server_name and "://" in server_name:
+            scheme = server_name.partition("://")[0].lower()
+        else:
+            scheme = self.forwarded.proto or self.conn_info.scheme
+        if scheme in ("http", "https") and self._is_websocket():
+            return "ws" + scheme[4:]
+        return scheme
+
+    def _is_websocket(self) -> bool:
+        # The header a WebSocket handshake carries (RFC 6455 4.1); any route, as in Sanic.
+        return "upgrade" in self.headers and any(
+            token.strip().lower() == "websocket"
+            for value in self.headers.getall("upgrade")
+            for token in value.split(",")
+        )
 
     @property
     def url(self) -> str:
-        """The full URL as the client asked for it."""
+        """The full URL as the client asked for it: `scheme`, `host`, then the target as sent."""
         return f"{self.scheme}://{self.host}{self._target.decode('latin-1')}"
+
+    @property
+    def server_name(self) -> str:
+        """The host name the client reached, without port: `host`'s name, lower-cased.
+
+        So ``config.SERVER_NAME`` when set, else a trusted proxy's host, else ``Host``. An IPv6
+        address keeps its brackets (``[::1]``).
+        """
+        return _split_host(self.host)[0]
+
+    @property
+    def server_port(self) -> int:
+        """The port the client reached: `host`'s port, else the default of `scheme` (80, 443).
+
+        With no ``Host`` header at all it is the port the server listens on.
+        """
+        port = _split_host(self.host)[1]
+        if port is not None:
+            return port
+        return 80 if self.scheme in ("http", "ws") else 443
+
+    @property
+    def server_path(self) -> str:
+        """The path of the URL the client asked for (as `path`).
+
+        Sanic takes a proxy's ``X-Forwarded-Path`` here; trioweb reads no proxy path header.
+        """
+        return self.path
+
+    def url_for(self, name: str, /, **params: Any) -> str:
+        """The full URL of route ``name``, on the scheme, host and port of this request.
+
+        As `trioweb.App.url_for` with ``_external=True``, ``_scheme=request.scheme`` and
+        ``_server`` set to `server_name` plus `server_port` (left out when it is the
+        scheme's default), so a link works from wherever the client stands (behind a
+        trusted proxy, on another port). When ``config.SERVER_NAME`` includes a scheme
+        (``https://example.com``), the app builds the URL from it alone. Pass
+        ``_external``, ``_scheme`` or ``_server`` yourself to decide instead.
+
+        Raises:
+            URLBuildError: as for `trioweb.App.url_for`.
+        """
+        if "_external" in params:
+            return self.app.url_for(name, **params)
+        server_name = self.app.config.SERVER_NAME
+        if server_name and "://" in server_name:
+            return self.app.url_for(name, _external=True, **params)
+        scheme = self.scheme
+        port = self.server_port
+        netloc = self.server_name
+        if _DEFAULT_PORTS.get(scheme) != port:
+            netloc = f"{netloc}:{port}"
+        params.setdefault("_scheme", scheme)
+        params.setdefault("_server", netloc)
+        return self.app.url_for(name, _external=True, **params)
 
     @property
     def ip(self) -> str:
@@ -403,16 +580,63 @@ class Request:
         return cached
 
     @property
-    def cookies(self) -> dict[str, str]:
-        """Cookies sent in the ``Cookie`` header; the first of a repeated name wins.
+    def cookies(self) -> CookieRequestParameters:
+        """Cookies sent in the ``Cookie`` header, as Sanic gives them: name -> list of values.
 
-        A malformed pair is skipped alone (``http.cookies.SimpleCookie`` drops every cookie
-        after one it cannot parse, and browsers do send bare names). Values decode as UTF-8;
-        quoted ones are unquoted (see `trioweb.cookies.parse_cookie_header`). Parsed once.
+        ``cookies.get("k")`` is the first value, ``cookies.getlist("k")`` all of them,
+        ``cookies["k"]`` the list; each finds ``__Host-k`` or ``__Secure-k`` first (see
+        `trioweb.cookies.CookieRequestParameters`). A malformed pair is skipped alone
+        (``http.cookies.SimpleCookie`` drops every cookie after one it cannot parse, and
+        browsers do send bare names). Values decode as UTF-8; quoted ones are unquoted (see
+        `trioweb.cookies.parse_cookie_header`). Parsed once.
         """
-        cached: dict[str, str] | None = self.__dict__.get("cookies")
+        cached: CookieRequestParameters | None = self.__dict__.get("cookies")
         if cached is None:
-            cached = self.__dict__["cookies"] = parse_cookie_header(self.headers.getall("cookie"))
+            parsed = parse_cookie_header(self.headers.getall("cookie"))
+            cached = self.__dict__["cookies"] = CookieRequestParameters(parsed)
+        return cached
+
+    def _authorization(self) -> tuple[str | None, str] | None:
+        """The ``Authorization`` header as (scheme, credential); ``None`` when absent or empty."""
+        header = self.headers.get("authorization", "").strip()
+        if not header:
+            return None
+        scheme, _, rest = header.partition(" ")
+        if not rest and scheme.lower() not in _AUTH_SCHEMES:
+            return None, header  # a bare credential with no scheme
+        return _AUTH_SCHEMES.get(scheme.lower(), scheme), rest.strip()
+
+    @property
+    def token(self) -> str | None:
+        """The credential of the ``Authorization`` header: what follows its scheme.
+
+        ``Authorization: Bearer abc`` (or ``Token abc``, or any scheme) gives ``"abc"``; a
+        header with no scheme gives the whole value; no header gives ``None``.
+        """
+        parts = self._authorization()
+        return None if parts is None else parts[1]
+
+    @property
+    def credentials(self) -> Credentials | None:
+        """The ``Authorization`` header as a `trioweb.datastructures.Credentials`, or ``None``.
+
+        ``.auth_type`` is the scheme (``"Basic"``, ``"Bearer"``, ``"Token"``, another as
+        sent, ``None`` without one) and ``.token`` the credential; for ``Basic``,
+        ``.username`` and ``.password`` are decoded. Parsed once.
+
+        Raises:
+            BadRequest: ``Basic`` credentials that are not base64 of UTF-8 ``user:password``
+                (the client gets a 400).
+        """
+        cached: Credentials | None = self.__dict__.get("credentials")
+        if cached is None:
+            parts = self._authorization()
+            if parts is None:
+                return None
+            try:
+                cached = self.__dict__["credentials"] = Credentials(*parts)
+            except ValueError as exc:
+                raise BadRequest(f"malformed Authorization header: {exc}") from None
         return cached
 
     # -- the body ------------------------------------------------------------------------------
@@ -431,21 +655,40 @@ class Request:
         except ValueError as exc:
             raise BadRequest(f"the request body is not valid JSON: {exc}") from None
 
-    def _parsed_form(self) -> Form:
-        cached: Form | None = self.__dict__.get("_form")
-        if cached is None:
-            cached = self.__dict__["_form"] = parse_form(self.content_type, self.body)
-        return cached
+    def _parsed_form(self, keep_blank_values: bool = False) -> Form:
+        forms: dict[bool, Form] | None = self.__dict__.get("_form")
+        if forms is None:
+            forms = self.__dict__["_form"] = {}
+        form = forms.get(keep_blank_values)
+        if form is None:
+            form = forms[keep_blank_values] = parse_form(
+                self.content_type, self.body, keep_blank_values=keep_blank_values
+            )
+        return form
+
+    def get_form(self, keep_blank_values: bool = False) -> RequestParameters[str]:
+        """The form's text fields (as `form`), keeping blank urlencoded values if asked.
+
+        Args:
+            keep_blank_values: Keep urlencoded fields with an empty value (``a=&b=1``);
+                `form` drops them, as Sanic does. Multipart fields are always kept.
+
+        Raises:
+            BadRequest: as for `form`.
+        """
+        return self._parsed_form(keep_blank_values).fields
 
     @property
-    def form(self) -> MultiDict[str]:
-        """Text fields of a urlencoded or multipart form body: ``form["k"]``, ``getlist("k")``.
+    def form(self) -> RequestParameters[str]:
+        """Text fields of a urlencoded or multipart form body, as Sanic gives them.
 
-        Empty for other content types and for an empty body. The body is parsed on first
-        access of `form` or `files` and kept for both. On a streaming route the body is
-        empty until ``await request.receive_body()``, so the form is empty before it (and
-        parsed afresh after it). Urlencoded values decode with the ``charset`` parameter,
-        multipart ones as UTF-8; undecodable bytes become U+FFFD.
+        ``form.get("k")`` is the first value, ``form.getlist("k")`` all of them and
+        ``form["k"]`` the list. Empty for other content types and for an empty body.
+        Urlencoded fields with an empty value are dropped (`get_form` keeps them). The body
+        is parsed on first access of `form` or `files` and kept for both. On a streaming
+        route the body is empty until ``await request.receive_body()``, so the form is
+        empty before it (and parsed afresh after it). Urlencoded values decode with the
+        ``charset`` parameter, multipart ones as UTF-8; undecodable bytes become U+FFFD.
 
         Raises:
             BadRequest: a malformed body (no multipart boundary, broken framing, a part
@@ -454,12 +697,12 @@ class Request:
         return self._parsed_form().fields
 
     @property
-    def files(self) -> MultiDict[File]:
+    def files(self) -> RequestParameters[File]:
         """Uploaded files of a ``multipart/form-data`` body, by field name.
 
-        ``files["upload"]`` is the first `trioweb.forms.File` (``.name``, ``.type``,
-        ``.body``), ``files.getlist("upload")`` all of them. Parsed together with `form`,
-        with the same rules and errors.
+        ``files.get("upload")`` is the first `trioweb.forms.File` (``.name``, ``.type``,
+        ``.body``), ``files.getlist("upload")`` all of them, ``files["upload"]`` the list.
+        Parsed together with `form`, with the same rules and errors.
         """
         return self._parsed_form().files
 
@@ -513,3 +756,20 @@ class Request:
         self.response = response
         await response._start(self._writer)
         return response
+
+
+if TYPE_CHECKING:
+
+    class StreamingRequest(Request):
+        """A `Request` on a streaming route: its `stream` is a `RequestStream`, never ``None``.
+
+        Only a type: annotate a streaming handler's ``request`` with it so a type checker
+        knows ``request.stream`` is there. At run time it is `Request` itself.
+        """
+
+        stream: RequestStream
+
+else:
+    #: A `Request` on a streaming route, for type checkers (its ``stream`` is never ``None``);
+    #: at run time it is `Request` itself.
+    StreamingRequest = Request

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from types import SimpleNamespace
 from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
@@ -85,6 +86,7 @@ class _Param(NamedTuple):
     value_re: re.Pattern[str]  # fullmatches one canonical value, for url_path
     convert: Callable[[str], Any]
     keep_slash: bool  # only ``path`` values keep '/' unquoted when building a URL
+    inner: bool = False  # a regex with one capturing group: the group is the value
 
 
 def _static_text(uri: str, text: str) -> str:
@@ -125,7 +127,14 @@ def _parse(uri: str) -> tuple[str | _Param, ...]:
             value_re = re.compile(regex)
         except re.error as exc:
             raise ValueError(f"invalid regex for parameter {name!r} in {uri!r}: {exc}") from exc
-        parts.append(_Param(name, kind, f"_{len(seen)}", value_re, convert, kind == "path"))
+        if value_re.groups > 1:
+            raise ValueError(
+                f"the regex of parameter {name!r} in {uri!r} has {value_re.groups} capturing "
+                "groups; it may have one (the value passed) or none (the whole match): "
+                "write the others as (?:...)"
+            )
+        inner = kind not in _TYPES and value_re.groups == 1
+        parts.append(_Param(name, kind, f"_{len(seen)}", value_re, convert, kind == "path", inner))
     parts.append(_static_text(uri, uri[pos:]))
     return tuple(p for p in parts if p != "")
 
@@ -144,14 +153,17 @@ class Route:
     name: str
     stream_methods: frozenset[str] = frozenset()
     strict_slashes: bool = False
-    host: str | None = None
+    #: A host name, several, or ``None`` for any host.
+    host: str | tuple[str, ...] | None = None
+    #: Your own data about the route (a route's ``ctx_*`` keywords land here).
+    ctx: SimpleNamespace = field(default_factory=SimpleNamespace, compare=False)
     _parts: tuple[str | _Param, ...] = field(init=False, repr=False, compare=False)
     _params: tuple[_Param, ...] = field(init=False, repr=False, compare=False)
     _regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     _static_keys: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _signature: str = field(init=False, repr=False, compare=False)
     _trailing: bool = field(init=False, repr=False, compare=False)
-    _host: str | None = field(init=False, repr=False, compare=False)
+    _hosts: frozenset[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not callable(self.handler):
@@ -167,9 +179,17 @@ class Route:
         if not stream <= methods:
             extra = ", ".join(sorted(stream - methods))
             raise ValueError(f"stream_methods of {self.uri!r} not among its methods: {extra}")
-        host = self.host.strip().lower() if self.host is not None else None
-        if host is not None and (not host or "/" in host or ":" in host.rpartition("]")[2]):
-            raise ValueError(f"route host must be a bare host name without port: {self.host!r}")
+        hosts: frozenset[str] | None = None
+        if self.host is not None:
+            names = (self.host,) if isinstance(self.host, str) else tuple(self.host)
+            hosts = frozenset(h.strip().lower() for h in names)
+            for host in hosts:
+                if not host or "/" in host or ":" in host.rpartition("]")[2]:
+                    raise ValueError(
+                        f"route host must be a bare host name without port: {self.host!r}"
+                    )
+            if not hosts:
+                raise ValueError(f"route host list of {self.uri!r} is empty")
 
         parts = _parse(self.uri)
         params = tuple(p for p in parts if isinstance(p, _Param))
@@ -212,7 +232,14 @@ class Route:
         set_(self, "_static_keys", keys)
         set_(self, "_signature", signature)
         set_(self, "_trailing", trailing)
-        set_(self, "_host", host)
+        set_(self, "_hosts", hosts)
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """The hosts the route serves, as declared (empty: every host)."""
+        if self.host is None:
+            return ()
+        return (self.host,) if isinstance(self.host, str) else tuple(self.host)
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -262,8 +289,12 @@ class Route:
             return None
         values: dict[str, Any] = {}
         for param in self._params:
+            text = found[param.group]
+            if param.inner:
+                inner = param.value_re.fullmatch(text)
+                text = (inner[1] if inner is not None else None) or ""
             try:
-                values[param.name] = param.convert(unquote(found[param.group]))
+                values[param.name] = param.convert(unquote(text))
             except ValueError:
                 return None  # e.g. 2024-02-30: the shape fits but the value does not exist
         return values
@@ -289,7 +320,7 @@ class Router:
         self._static: dict[str, list[Route]] = {}
         self._dynamic: list[Route] = []
         self._names: dict[str, Route] = {}
-        self._by_signature: dict[tuple[str, str | None], list[Route]] = {}
+        self._by_signature: dict[tuple[str, frozenset[str] | None], list[Route]] = {}
         self._uses_hosts = False
 
     @property
@@ -316,7 +347,7 @@ class Router:
                 f"route name {route.name!r} is already used by "
                 f"{','.join(sorted(taken.methods))} {taken.uri}"
             )
-        key = (route._signature, route._host)
+        key = (route._signature, route._hosts)
         for other in self._by_signature.get(key, ()):
             both = route.methods & other.methods
             # "/a" and "/a/" may coexist when a strict route keeps them apart.
@@ -324,13 +355,13 @@ class Router:
                 route.strict_slashes or other.strict_slashes
             )
             if both and not apart:
-                where = f" on host {route._host}" if route._host else ""
+                where = f" on host {', '.join(sorted(route._hosts))}" if route._hosts else ""
                 raise RouteExists(
                     f"route {','.join(sorted(both))} {route.uri}{where} is already registered "
                     f"as {other.name!r} ({other.uri})"
                 )
         self._routes.append(route)
-        self._uses_hosts = self._uses_hosts or route._host is not None
+        self._uses_hosts = self._uses_hosts or route._hosts is not None
         self._names[route.name] = route
         self._by_signature.setdefault(key, []).append(route)
         if route._regex is None:
@@ -366,7 +397,7 @@ class Router:
             static = self._static.get(path)
             if static is not None:
                 first = static[0]
-                if first._host is None and method in first.methods:
+                if first._hosts is None and method in first.methods:
                     return Match(first, {})
             elif not self._uses_hosts:
                 stripped = path[:-1] if len(path) > 1 and path.endswith("/") else path
@@ -390,17 +421,17 @@ class Router:
             raise NotFound()
         if "GET" in allowed:
             allowed.add("HEAD")
-        raise MethodNotAllowed(allowed=allowed)
+        raise MethodNotAllowed(method=method, allowed=allowed)
 
     def _candidates(self, path: str, host: str | None) -> Iterator[tuple[Route, dict[str, Any]]]:
         """Yield routes whose pattern and host match, static routes first."""
         exact = _canonical(path)
         for route in self._static.get(exact, ()):
-            if route._host is None or route._host == host:
+            if route._hosts is None or host in route._hosts:
                 yield route, {}
         stripped = exact[:-1] if len(exact) > 1 and exact.endswith("/") else exact
         for route in self._dynamic:
-            if route._host is not None and route._host != host:
+            if route._hosts is not None and host not in route._hosts:
                 continue
             params = route._match(exact, stripped)
             if params is not None:

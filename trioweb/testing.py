@@ -5,13 +5,14 @@ h11 connection code) on a listener that hands out ``trio.testing.memory_stream_p
 halves instead of sockets. Streaming both ways and disconnects behave as on a network.
 ``httpx.ASGITransport`` buffers whole responses, so it could not test any of that.
 
-This module is also a pytest plugin (registered as ``trioweb``): its ``trioweb_client``
-fixture is a running test client for the ``app`` fixture a test suite defines.
+Nothing here imports pytest: the test client works in any trio program. The pytest fixture
+lives in `trioweb.pytest_plugin`.
 """
 
 from __future__ import annotations
 
 import math
+import ssl
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from types import TracebackType
@@ -19,7 +20,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 import httpcore
 import httpx
-import pytest
 import trio
 import trio.testing
 import trio_websocket
@@ -29,7 +29,7 @@ from .server.serve import Server, serve_listeners
 if TYPE_CHECKING:
     from .app import App
 
-__all__ = ["MemoryListener", "MemoryNetworkBackend", "TestClient", "trioweb_client"]
+__all__ = ["MemoryListener", "MemoryNetworkBackend", "TestClient"]
 
 
 class MemoryListener(trio.abc.Listener[trio.abc.Stream]):
@@ -85,6 +85,16 @@ class _MemoryNetworkStream(httpcore.AsyncNetworkStream):
     async def aclose(self) -> None:
         await trio.aclose_forcefully(self._stream)
 
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        # An https:// URL: the bytes stay in memory, unencrypted. The server already serves
+        # this client's connections as https (see `TestClient`), so nothing else changes.
+        return self
+
     def get_extra_info(self, info: str) -> Any:
         return None
 
@@ -123,6 +133,15 @@ class TestClient(httpx.AsyncClient):
     Entering it starts the app (``before/after_server_start``, ``add_task`` work); leaving it
     shuts the app down gracefully. ``client.server`` is the running `Server`, and
     ``client.websocket(path)`` opens a WebSocket over the same in-memory transport.
+
+    The scheme of ``base_url`` (``http://testserver`` unless given) is the one the app sees:
+    with ``base_url="https://testserver"``, ``request.scheme`` is ``"https"`` and httpx
+    sends back ``Secure`` cookies. No TLS is involved; the bytes stay in memory.
+
+    Args:
+        app: The app to serve.
+        **kwargs: Passed to ``httpx.AsyncClient`` (``base_url``, ``headers``, ``cookies``,
+            ``follow_redirects``, ...); ``transport`` is set here.
     """
 
     __test__ = False  # not a pytest test class
@@ -140,7 +159,7 @@ class TestClient(httpx.AsyncClient):
         try:
             self.server = await nursery.start(
                 lambda task_status: serve_listeners(
-                    self.app, [self.listener], scheme="http", task_status=task_status
+                    self.app, [self.listener], scheme=self._scheme(), task_status=task_status
                 )
             )
             self._stack.push_async_callback(self.server.shutdown)
@@ -157,6 +176,9 @@ class TestClient(httpx.AsyncClient):
                     raise leaves[0] from None
                 raise
         return self
+
+    def _scheme(self) -> str:
+        return "https" if self.base_url.scheme == "https" else "http"
 
     async def __aexit__(
         self,
@@ -193,7 +215,7 @@ class TestClient(httpx.AsyncClient):
                     nursery,
                     # Annotated as a socket stream, but only the trio.abc.Stream methods are used.
                     cast(trio.SocketStream, stream),
-                    "testserver",
+                    self.base_url.host or "testserver",
                     path,
                     subprotocols=subprotocols,
                     extra_headers=[(k.encode(), v.encode()) for k, v in (headers or {}).items()],
@@ -219,20 +241,3 @@ def _leaves(group: BaseExceptionGroup[BaseException]) -> Iterator[BaseException]
             yield from _leaves(exc)
         else:
             yield exc
-
-
-@pytest.fixture
-async def trioweb_client(app: App) -> AsyncIterator[TestClient]:
-    """A running `TestClient` for the ``app`` fixture your tests define.
-
-    Example::
-
-        @pytest.fixture
-        def app():
-            return make_app()
-
-        async def test_home(trioweb_client):
-            assert (await trioweb_client.get("/")).status_code == 200
-    """
-    async with TestClient(app) as client:
-        yield client

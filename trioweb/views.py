@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from .exceptions import MethodNotAllowed
+from .handlers import in_worker_thread, is_async, to_async
 
 if TYPE_CHECKING:
     from .request import Request
@@ -57,6 +58,8 @@ class HTTPMethodView:
     async def dispatch_request(self, request: Request, **params: Any) -> Any:
         """Call the method named after ``request.method`` (``get`` also answers HEAD).
 
+        A plain ``def`` method runs in a worker thread, as a plain handler does.
+
         Raises:
             MethodNotAllowed: the view defines no such method.
         """
@@ -65,6 +68,8 @@ class HTTPMethodView:
             handler = getattr(self, "get", None)
         if handler is None:
             raise MethodNotAllowed(allowed=_allowed(_MethodView.methods_of(type(self))))
+        if not is_async(handler):
+            handler = in_worker_thread(handler)
         return await handler(request, **params)
 
     @classmethod
@@ -104,7 +109,7 @@ class _MethodView:
 
 
 class CompositionView:
-    """A view assembled from plain handlers, one per method (kept from Sanic for the seed).
+    """A view assembled from plain handlers, one per method (Sanic's; its streaming docs use one).
 
     Example::
 
@@ -126,16 +131,20 @@ class CompositionView:
     def add(
         self,
         methods: Iterable[str],
-        handler: Callable[..., Awaitable[Any]],
+        handler: Callable[..., Any],
         stream: bool = False,
     ) -> None:
         """Serve ``methods`` with ``handler``; ``stream=True`` streams their request bodies.
 
+        ``handler`` may be ``async def`` or plain ``def`` (run in a worker thread).
+
         Raises:
             ValueError: a method is unknown or already has a handler.
+            TypeError: ``handler`` is not a function.
         """
         if isinstance(methods, str):
             raise TypeError(f"methods must be a list of names, not the string {methods!r}")
+        handler = to_async(handler, "CompositionView handler")
         for method in (m.upper() for m in methods):
             if method not in HTTP_METHODS:
                 raise ValueError(f"{method!r} is not an HTTP method CompositionView serves")

@@ -197,6 +197,9 @@ class Exchange:
         try:
             response = await self.app.dispatch(request)
             if response is not None and not writer.started:
+                # A handler that ignored a cancel (a plain def in its thread) would otherwise
+                # meet it inside the first write, after the head counts as started: no 503.
+                await trio.lowlevel.checkpoint_if_cancelled()
                 await response.write_to(writer)
         except ClientDisconnected:
             return
@@ -216,7 +219,11 @@ class Exchange:
         The app's error handlers shape it (`trioweb.App.handle_error`). A client that went
         away meanwhile is ignored.
         """
+        # An error handler may answer through request.respond(), which needs the writer.
+        self.request._writer = self.writer
         response = await self.app.handle_error(self.request, exc)
+        if self.writer.started:
+            return  # the handler answered through request.respond()
         with contextlib.suppress(ClientDisconnected):
             await response.write_to(self.writer)
 

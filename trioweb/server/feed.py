@@ -7,8 +7,8 @@ that many bytes sit between socket and handler. A handler that does not read sto
 reader, the kernel's buffer fills, and TCP stops the client: backpressure, with flat memory.
 
 Full duplex with any client. Many clients (httpx, requests, urllib3) send the whole body
-before they read a byte of the response. A handler that answers while it reads (the seed's
-echo) then blocks in its first write the client does not take, stops reading, the reader
+before they read a byte of the response. A handler that answers while it reads (an echo
+route) then blocks in its first write the client does not take, stops reading, the reader
 stops, the client's sends block, and both sides wait forever. So while a response write is
 blocked *and* the channel is full, the reader goes on reading and spills what the handler has
 not taken to a temporary file (trio's async file wrapper); a feeder task hands the spilled
