@@ -343,3 +343,16 @@ async def test_composition_view_rejects_unknown_methods() -> None:
     view = CompositionView()
     with pytest.raises(ValueError, match="'BREW' is not an HTTP method"):
         view.add(["BREW"], list_items)
+
+
+async def test_attach_routes_a_view_as_in_sanic() -> None:
+    class Hello(HTTPMethodView):
+        async def get(self, request: Request) -> HTTPResponse:
+            return text("hello")
+
+    app = App("attach")
+    Hello.attach(app, "/hello", name="greeting")
+    async with app.test_client() as client:
+        response = await client.get("/hello")
+    assert response.text == "hello"
+    assert app.url_for("greeting") == "/hello"

@@ -17,12 +17,29 @@ Quick look::
 from .app import App
 from .blueprints import Blueprint, BlueprintGroup
 from .config import Config
-from .exceptions import HTTPException
+from .exceptions import (
+    BadRequest,
+    ExpectationFailed,
+    FileNotFound,
+    Forbidden,
+    HeaderNotFound,
+    HTTPException,
+    InternalServerError,
+    InvalidHeader,
+    MethodNotAllowed,
+    NotFound,
+    RangeNotSatisfiable,
+    SanicException,
+    ServerError,
+    ServiceUnavailable,
+    Unauthorized,
+)
 from .request import Request, StreamingRequest
 from .response import (
     HTTPResponse,
     StreamingHTTPResponse,
     empty,
+    file,
     html,
     json,
     raw,
@@ -33,20 +50,38 @@ from .response import (
 from .server.serve import Server
 from .views import CompositionView, HTTPMethodView
 
+# Besides App and its parts, the exceptions and response helpers Sanic exports from its top
+# level are here too, so ported imports keep working.
+
 __all__ = [
     "App",
+    "BadRequest",
     "Blueprint",
     "BlueprintGroup",
     "CompositionView",
     "Config",
+    "ExpectationFailed",
+    "FileNotFound",
+    "Forbidden",
     "HTTPException",
     "HTTPMethodView",
     "HTTPResponse",
+    "HeaderNotFound",
+    "InternalServerError",
+    "InvalidHeader",
+    "MethodNotAllowed",
+    "NotFound",
+    "RangeNotSatisfiable",
     "Request",
+    "SanicException",
     "Server",
+    "ServerError",
+    "ServiceUnavailable",
     "StreamingHTTPResponse",
     "StreamingRequest",
+    "Unauthorized",
     "empty",
+    "file",
     "html",
     "json",
     "raw",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from .exceptions import MethodNotAllowed
 from .handlers import in_worker_thread, is_async, to_async
 
 if TYPE_CHECKING:
+    from .registrar import RouteRegistrar
     from .request import Request
 
 __all__ = ["CompositionView", "HTTPMethodView", "RouteTarget", "as_route_target", "stream"]
@@ -76,6 +77,36 @@ class HTTPMethodView:
     def as_view(cls, *class_args: Any, **class_kwargs: Any) -> _MethodView:
         """A route handler that builds ``cls(*class_args, **class_kwargs)`` per request."""
         return _MethodView(cls, class_args, class_kwargs)
+
+    @classmethod
+    def attach(
+        cls,
+        to: RouteRegistrar,
+        uri: str,
+        methods: Iterable[str] | None = None,
+        host: str | Sequence[str] | None = None,
+        strict_slashes: bool | None = None,
+        version: int | float | str | None = None,
+        name: str | None = None,
+        stream: bool = False,
+        version_prefix: str = "/v",
+    ) -> None:
+        """Route ``uri`` to this view on an app or blueprint, as Sanic's ``attach`` does.
+
+        The same as ``to.add_route(cls.as_view(), uri, ...)``; ``methods`` defaults to the
+        methods the view defines.
+        """
+        to.add_route(
+            cls.as_view(),
+            uri,
+            methods,
+            host=host,
+            strict_slashes=strict_slashes,
+            version=version,
+            name=name,
+            stream=stream,
+            version_prefix=version_prefix,
+        )
 
 
 class _MethodView:
