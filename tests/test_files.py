@@ -424,6 +424,47 @@ async def test_ranges_that_are_ignored_give_the_whole_file(data_file: Path, head
     assert "content-range" not in r.headers
 
 
+HUGE = "9" * 5000  # more digits than Python converts to an int (4300)
+
+
+@both
+@pytest.mark.parametrize(
+    ("header", "status", "first", "last"),
+    [
+        (f"bytes=0-{HUGE}", 206, 0, SIZE - 1),  # an end past the file is clamped
+        (f"bytes=-{HUGE}", 206, 0, SIZE - 1),  # a suffix longer than the file is all of it
+        (f"bytes={'0' * 5000}5-9", 206, 5, 9),  # leading zeros are still a small number
+        (f"bytes={HUGE}-", 416, 0, 0),  # starts beyond the end
+    ],
+    ids=["huge-end", "huge-suffix", "zero-padded", "huge-start"],
+)
+async def test_byte_positions_with_thousands_of_digits_are_not_a_server_error(
+    data_file: Path, make: Make, header: str, status: int, first: int, last: int
+) -> None:
+    r = await get(data_file, make, {"Range": header})
+    assert r.status_code == status
+    if status == 206:
+        assert r.content == CONTENT[first : last + 1]
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        f"Mon, 01 Jan {HUGE[:30]} 00:00:00 GMT",  # a year beyond a C long
+        f"Mon, 01 Jan 2000 {HUGE[:30]}:00:00 GMT",  # an hour beyond a C long
+        f"Mon, 01 Jan 2000 00:00:00 +{HUGE[:30]}",  # a zone offset beyond a C long
+    ],
+    ids=["year", "hour", "zone"],
+)
+async def test_an_overflowing_date_is_ignored_not_a_server_error(
+    data_file: Path, date: str
+) -> None:
+    r = await get(data_file, whole, {"If-Modified-Since": date})
+    assert (r.status_code, r.content) == (200, CONTENT)
+    r = await get(data_file, whole, {"Range": "bytes=0-9", "If-Range": date})
+    assert (r.status_code, r.content) == (200, CONTENT)
+
+
 async def test_head_ignores_range(data_file: Path) -> None:
     r = await get(data_file, whole, {"Range": "bytes=0-9"}, method="HEAD")
     assert r.status_code == 200

@@ -132,6 +132,16 @@ async def test_urlencoded_unknown_charset_is_400() -> None:
     assert (status, text) == (400, "400 unknown charset 'nope' in the form's Content-Type\n")
 
 
+@pytest.mark.parametrize("charset", ["rot13", "base64", "idna", "punycode"])
+async def test_urlencoded_charset_that_is_no_text_codec_is_400(charset: str) -> None:
+    # Python knows these names, but they are no text encodings (or refuse errors="replace"):
+    # decoding with them raised, and the client got a 500.
+    status, text = await post_status(
+        b"a=%FF", f"application/x-www-form-urlencoded; charset={charset}"
+    )
+    assert (status, text) == (400, f"400 unknown charset '{charset}' in the form's Content-Type\n")
+
+
 # --- multipart ---------------------------------------------------------------------------------
 
 
@@ -223,6 +233,9 @@ async def test_part_without_content_type_is_text_plain_and_empty_filename_is_a_f
         ),
         pytest.param(b"filename*=\"UTF-8''quoted%21.txt\"", "quoted!.txt", id="quoted"),
         pytest.param(b"filename*=nope''x%C3%A9.txt", "xé.txt", id="unknown-charset-as-utf-8"),
+        pytest.param(b"filename*=base64''x%C3%A9.txt", "xé.txt", id="bytes-codec-as-utf-8"),
+        pytest.param(b"filename*=idna''x%C3%A9.txt", "xé.txt", id="idna-as-utf-8"),
+        pytest.param(b"filename*=UTF-8''..%2F..%2Fetc%00", "../../etc\x00", id="decoded-as-sent"),
     ],
 )
 async def test_rfc_5987_filename_makes_a_file(disposition: bytes, name: str) -> None:

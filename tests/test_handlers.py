@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import httpx
 import trio
 import trio.testing
 
@@ -156,24 +157,29 @@ async def test_a_result_nothing_turns_into_a_response_is_a_500() -> None:
 
 
 async def test_a_sync_handler_past_the_response_timeout_still_gets_its_503(
-    autojump_clock: trio.abc.Clock,
+    mock_clock: trio.testing.MockClock,
 ) -> None:
+    # The clock moves only when the test says: a thread and an autojumping clock would race.
     app = App("sync-timeout")
     app.config.RESPONSE_TIMEOUT = 3
-    release = threading.Event()
+    entered, release = threading.Event(), threading.Event()
 
     @app.get("/slow")
     def slow(request: Request) -> HTTPResponse:
+        entered.set()
         release.wait(TIMEOUT)
         return text("too late")
 
+    responses: list[httpx.Response] = []
     async with app.test_client() as client:
 
-        async def release_after_the_timeout() -> None:
-            await trio.sleep(4)  # virtual time: the timeout (3 s) has fired by now
-            release.set()
+        async def get() -> None:
+            responses.append(await client.get("/slow"))
 
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(release_after_the_timeout)
-            response = await client.get("/slow", timeout=60)
-    assert response.status_code == 503
+            nursery.start_soon(get)
+            await trio.to_thread.run_sync(entered.wait, TIMEOUT)
+            mock_clock.jump(4)  # past RESPONSE_TIMEOUT while the thread still runs
+            await trio.testing.wait_all_tasks_blocked()
+            release.set()
+    assert responses[0].status_code == 503

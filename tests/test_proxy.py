@@ -239,6 +239,20 @@ async def test_forwarded_element_with_the_secret_is_trusted() -> None:
     }
 
 
+async def test_the_secret_may_be_the_proxys_by_identifier() -> None:
+    # Sanic's documented setup: the proxy names itself by="_secret" instead of secret=.
+    headers = {"Forwarded": "for=6.6.6.6, for=1.2.3.4;proto=https;by=_proxySecret"}
+    report = await seen(headers, FORWARDED_SECRET="_proxySecret")
+    assert (report["client_ip"], report["scheme"]) == ("1.2.3.4", "https")
+    guessed = {"Forwarded": "for=6.6.6.6;proto=https;by=_proxyGuess"}
+    assert await seen(guessed, FORWARDED_SECRET="_proxySecret") == {
+        "client_ip": PEER,
+        "remote_addr": "",
+        "ip": PEER,
+        **UNTRUSTED,
+    }
+
+
 async def test_wrong_forwarded_secret_is_ignored() -> None:
     headers = {"Forwarded": "for=6.6.6.6;proto=https;host=evil.example;secret=guess"}
     assert await seen(headers, FORWARDED_SECRET=SECRET) == {
@@ -369,3 +383,46 @@ def test_node_address(node: str, expected: str) -> None:
 def test_resolve_forwarded_without_settings_reads_nothing() -> None:
     headers = Headers.from_pairs([("x-forwarded-for", "1.1.1.1"), ("x-real-ip", "2.2.2.2")])
     assert not resolve_forwarded(headers).trusted
+
+
+# --- port, path and X-Scheme (Sanic's "other X-headers") ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pairs", "port", "path", "proto"),
+    [
+        pytest.param(
+            [("x-forwarded-port", "8443"), ("x-forwarded-path", "/app/a%2Cb,c")],
+            8443,
+            "/app/a,b,c",
+            None,
+            id="port-and-path",
+        ),
+        pytest.param([("x-scheme", "HTTPS")], None, None, "https", id="x-scheme"),
+        pytest.param(
+            [("x-scheme", "ws"), ("x-forwarded-proto", "https")],
+            None,
+            None,
+            "https",
+            id="x-forwarded-proto-wins",
+        ),
+        pytest.param([("x-forwarded-port", "0")], None, None, None, id="port-zero"),
+        pytest.param([("x-forwarded-port", "65536")], None, None, None, id="port-too-big"),
+        pytest.param([("x-forwarded-port", "\xb2")], None, None, None, id="port-not-ascii"),
+        pytest.param([("x-forwarded-path", "app")], None, None, None, id="path-not-absolute"),
+    ],
+)
+def test_x_headers_report_port_path_and_x_scheme(
+    pairs: list[tuple[str, str]], port: int | None, path: str | None, proto: str | None
+) -> None:
+    headers = Headers.from_pairs([("x-forwarded-for", "1.2.3.4"), *pairs])
+    forwarded = resolve_forwarded(headers, proxies_count=1)
+    assert (forwarded.port, forwarded.path, forwarded.proto) == (port, path, proto)
+
+
+def test_forwarded_element_reports_port_and_path() -> None:
+    headers = Headers.from_pairs(
+        [("forwarded", f'for=1.2.3.4;port=1234;path="/With%20Space";secret={SECRET}')]
+    )
+    forwarded = resolve_forwarded(headers, forwarded_secret=SECRET)
+    assert (forwarded.port, forwarded.path) == (1234, "/With Space")

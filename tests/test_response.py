@@ -144,6 +144,12 @@ async def test_redirect_takes_headers_then_status_in_sanics_order() -> None:
     assert (response.status_code, response.headers["x-r"]) == (308, "2")
 
 
+async def test_redirect_sends_one_location_whatever_the_case_of_the_headers_one() -> None:
+    response = await fetch(lambda: redirect("/to", {"location": "/other", "X-R": "1"}))
+    assert response.headers.get_list("location") == ["/to"]
+    assert response.headers["x-r"] == "1"
+
+
 def test_redirect_with_the_status_second_says_where_it_goes() -> None:
     # The order trioweb had before: a status where Sanic takes the headers.
     with pytest.raises(TypeError, match=r"write redirect\(to, status=301\)"):

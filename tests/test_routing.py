@@ -279,3 +279,13 @@ def test_a_generator_handler_is_refused_at_registration() -> None:
         app.add_route(agen, "/agen")
     with pytest.raises(TypeError, match="must be a function"):
         app.add_route("not callable", "/str")  # type: ignore[arg-type]
+
+
+def test_url_for_static_routes_takes_sanics_filename_and_name(tmp_path: Any) -> None:
+    (tmp_path / "a.css").write_text("body{}")
+    app = App("static-names")
+    app.static("/static", tmp_path)
+    app.static("/uploads", tmp_path, name="uploads")
+    assert app.url_for("static", filename="a.css") == "/static/a.css"
+    assert app.url_for("static", name="uploads", filename="x/b.png") == "/uploads/x/b.png"
+    assert app.url_for("static", __file_uri__="a.css") == "/static/a.css"

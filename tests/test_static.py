@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -23,7 +25,7 @@ from trioweb import App, Blueprint
 from trioweb.exceptions import NotFound
 from trioweb.files import resolve_static_path
 from trioweb.request import Request
-from trioweb.response import BaseHTTPResponse, text
+from trioweb.response import BaseHTTPResponse, file, text
 from trioweb.static import resolve_static_target
 from trioweb.testing import TestClient
 
@@ -689,6 +691,38 @@ async def test_resolve_static_target_reports_directories(real_root: str) -> None
     assert target.path == os.path.join(real_root, "bare")
     target = await resolve_static_target(real_root, "sub/", ["index.htm"])
     assert (target.is_dir, target.name) == (False, "index.htm")
+
+
+@pytest.fixture
+def far_future_dir() -> Iterator[Path]:
+    """A directory holding ``odd.txt``, modified in the year 36812 (tmpfs keeps such times)."""
+    if not os.path.isdir("/dev/shm"):
+        pytest.skip("needs /dev/shm (tmpfs) for a file time past year 9999")
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as name:
+        path = Path(name)
+        (path / "odd.txt").write_text("odd")
+        os.utime(path / "odd.txt", (2**40, 2**40))
+        if (path / "odd.txt").stat().st_mtime != 2**40:
+            pytest.skip("this file system clamps file times")
+        yield path
+
+
+async def test_a_file_time_past_year_9999_is_not_a_server_error(far_future_dir: Path) -> None:
+    app, _ = static_app(far_future_dir, directory_view=True)
+
+    @app.get("/file")
+    async def whole(request: Request) -> BaseHTTPResponse:
+        return await file(far_future_dir / "odd.txt")
+
+    async with app.test_client() as client:
+        for url in ("/static/odd.txt", "/file"):
+            r = await client.get(url)
+            assert (r.status_code, r.text) == (200, "odd")
+            assert "last-modified" not in r.headers  # no date can say it
+            assert "etag" in r.headers
+        r = await client.get("/static/")
+        assert r.status_code == 200
+        assert listed_names(r.text) == ["odd.txt"]
 
 
 # --- through a real socket ------------------------------------------------------------------------

@@ -316,14 +316,21 @@ class App(RouteRegistrar):
             _server: The host (and port) of an external URL, with or without a scheme;
                 default ``config.SERVER_NAME``.
             _host: For a route bound to several hosts, which one; implies ``_external``.
-            **params: Path parameters, then query parameters.
+            **params: Path parameters, then query parameters. For static routes, Sanic's
+                spellings work: ``url_for("static", filename="a.css")``, and
+                ``url_for("static", name="uploads", filename="a.png")`` for a static route
+                named ``"uploads"``.
 
         Raises:
             URLBuildError: no route has that name, a path parameter is missing or misfits,
                 ``_scheme`` without ``_external``, an external URL with no server, or a
                 ``_host`` the route does not serve (or none, for a route with several).
         """
+        if name == "static" and "name" in params:
+            name = params.pop("name")  # Sanic's spelling for a named static route
         route = self.router.by_name(name)
+        if "filename" in params and "__file_uri__" in route.param_names:
+            params.setdefault("__file_uri__", params.pop("filename"))
         path = route.url_path(params)
         query = [(k, v) for k, v in params.items() if k not in route.param_names]
         if query:

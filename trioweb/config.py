@@ -125,8 +125,9 @@ class Config:
     # A header your proxy overwrites with the client address, e.g. "x-real-ip" (nginx's
     # usual setup). None: not used.
     REAL_IP_HEADER: str | None = None
-    # Trust only RFC 7239 Forwarded elements carrying secret=<this value>, which your proxy
-    # appends (nginx: add "secret=..." to the Forwarded value). None: Forwarded is ignored.
+    # Trust only RFC 7239 Forwarded elements carrying secret=<this value> (or by=<this value>,
+    # as Sanic's guide does it), which your proxy appends (nginx: add "secret=..." to the
+    # Forwarded value). None: Forwarded is ignored.
     FORWARDED_SECRET: str | None = None
 
     # Error pages for routes without an ``error_format``, when the request's ``Accept`` header

@@ -107,16 +107,26 @@ def _parse_http_date(value: str) -> int | None:
     """Seconds since the epoch for an HTTP date, or ``None`` if it does not parse."""
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)  # "-0000" means UTC without saying so
-    return int(when.timestamp())
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)  # "-0000" means UTC without saying so
+        return int(when.timestamp())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None  # OverflowError: a year or an hour with more digits than a C long
 
 
 def _opaque_tags(header: str) -> list[str]:
     """The entity-tags of an ``If-None-Match`` list with any ``W/`` prefix removed."""
     return [tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()]
+
+
+def _byte_position(digits: str) -> int:
+    """A byte position from its digits; one past any file's size if it has too many digits.
+
+    Python refuses to convert strings of more than 4300 digits (a ``ValueError``); no file
+    needs more than 19, so anything longer is simply "beyond every file".
+    """
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 19 else 10**19
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | None:
@@ -144,19 +154,32 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None:
         raise RangeNotSatisfiable(f"malformed byte range {specs[0]!r}")
     first_text, last_text = found[1], found[2]
     if not first_text:
-        suffix = int(last_text)
+        suffix = _byte_position(last_text)
         if suffix == 0:
             raise RangeNotSatisfiable("a suffix range of zero bytes selects nothing")
         if size == 0:
             return None  # no byte to select; the (empty) whole file is the honest answer
         return max(size - suffix, 0), size - 1
-    first = int(first_text)
-    last = int(last_text) if last_text else size - 1
+    first = _byte_position(first_text)
+    last = _byte_position(last_text) if last_text else size - 1
     if last < first:
         raise RangeNotSatisfiable(f"byte range {specs[0]!r} ends before it starts")
     if first >= size:
         raise RangeNotSatisfiable(f"byte range {specs[0]!r} starts beyond the end")
     return first, min(last, size - 1)
+
+
+def _file_date(stat_result: os.stat_result) -> str | None:
+    """The file's mtime as an HTTP date, or ``None`` if no date can say it.
+
+    Some file systems (tmpfs, XFS, btrfs) keep times outside the years 1 to 9999, which a
+    damaged archive or a bad clock can leave behind; such a file is sent without a date
+    rather than failing every request for it.
+    """
+    try:
+        return formatdate(stat_result.st_mtime_ns // 10**9, usegmt=True)
+    except (ValueError, OverflowError):
+        return None
 
 
 def _epoch_seconds(when: datetime | float) -> int:
@@ -194,7 +217,8 @@ class FileResponse(BaseHTTPResponse):
         chunk_size: Send in pieces of this many bytes; ``None`` reads the selected bytes in
             one go.
         last_modified: The ``Last-Modified`` date: a ``datetime`` (naive means UTC) or seconds
-            since the epoch; by default the file's mtime; ``None`` sends none.
+            since the epoch; by default the file's mtime (none if it is past year 9999);
+            ``None`` sends none.
         etag: Send the ``ETag`` (``If-None-Match`` and ``If-Range`` can then match it).
         conditional: Answer ``If-None-Match``/``If-Modified-Since`` with 304.
         ranges: Answer ``Range`` with 206/416 and send ``Accept-Ranges: bytes``; when
@@ -254,7 +278,9 @@ class FileResponse(BaseHTTPResponse):
         if ranges:
             computed["Accept-Ranges"] = "bytes"
         if isinstance(last_modified, _Unset):
-            computed["Last-Modified"] = formatdate(stat_result.st_mtime_ns // 10**9, usegmt=True)
+            file_date = _file_date(stat_result)
+            if file_date is not None:
+                computed["Last-Modified"] = file_date
         elif last_modified is not None:
             computed["Last-Modified"] = formatdate(_epoch_seconds(last_modified), usegmt=True)
         if etag:

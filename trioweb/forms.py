@@ -109,11 +109,26 @@ def parse_form(content_type: str, body: bytes, *, keep_blank_values: bool = Fals
     return _parse_multipart(body, boundary)
 
 
-def _checked_charset(charset: str) -> str:
+def _text_codec(charset: str) -> str | None:
+    """The codec named ``charset`` if it decodes bytes to text with ``errors="replace"``.
+
+    ``codecs.lookup`` also knows bytes-to-bytes codecs (``base64``, ``rot13``) and codecs that
+    refuse ``"replace"`` (``idna``, ``punycode``); decoding with those raises, so a client
+    naming one would otherwise cause a 500.
+    """
     try:
-        return codecs.lookup(charset).name
-    except LookupError:
-        raise BadRequest(f"unknown charset {charset!r} in the form's Content-Type") from None
+        name = codecs.lookup(charset).name
+        b"a\xff".decode(name, "replace")
+    except (LookupError, UnicodeError):
+        return None
+    return name
+
+
+def _checked_charset(charset: str) -> str:
+    name = _text_codec(charset)
+    if name is None:
+        raise BadRequest(f"unknown charset {charset!r} in the form's Content-Type")
+    return name
 
 
 def _parse_urlencoded(body: bytes, charset: str, keep_blank_values: bool) -> RequestParameters[str]:
@@ -215,8 +230,9 @@ _PARAMETER = re.compile(rb';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 def _extended_filename(disposition: bytes) -> str | None:
     """The RFC 5987 ``filename*`` of a Content-Disposition (``charset'lang'percent-encoded``).
 
-    RFC 7578 asks senders not to use it, but some do (curl, older browsers, scripts). An
-    unknown charset, or a value not in that form, is decoded as UTF-8 as best it can be.
+    RFC 7578 asks senders not to use it, but some do (curl, older browsers, scripts). A
+    charset that is unknown or no text codec (``base64``), or a value not in that form, is
+    decoded as UTF-8 as best it can be. Percent-escapes may give any character (``/``, NUL).
     """
     for match in _PARAMETER.finditer(disposition):
         if match[1].lower() != b"filename*":
@@ -226,10 +242,7 @@ def _extended_filename(disposition: bytes) -> str | None:
         _language, quote2, encoded = rest.partition(b"'")
         if not (quote1 and quote2):
             charset, encoded = b"utf-8", value
-        try:
-            codec = codecs.lookup(charset.decode("latin-1")).name
-        except LookupError:
-            codec = "utf-8"
+        codec = _text_codec(charset.decode("latin-1")) or "utf-8"
         return unquote_to_bytes(encoded).decode(codec, "replace")
     return None
 

@@ -5,15 +5,17 @@ believed and the socket's peer is the client. Three settings (see `trioweb.confi
 which proxy headers to trust; they are tried in this order, and the first that applies wins:
 
 1. ``FORWARDED_SECRET``: the rightmost RFC 7239 ``Forwarded`` element carrying
-   ``secret=<FORWARDED_SECRET>`` (your proxy appends it, and clients cannot guess the secret).
-   Its ``for``, ``proto`` and ``host`` are used.
+   ``secret=<FORWARDED_SECRET>`` or ``by=<FORWARDED_SECRET>`` (your proxy appends it, and
+   clients cannot guess the secret). Its ``for``, ``proto`` and ``host`` are used.
 2. ``REAL_IP_HEADER``: that header (``X-Real-IP``, say), which your proxy overwrites.
 3. ``PROXIES_COUNT = N``: the Nth address from the right of ``X-Forwarded-For``. Each proxy
    appends the address it saw, so the N rightmost entries come from your N proxies and
    anything to their left is whatever the client sent.
 
-With 2 or 3, ``X-Forwarded-Proto`` and ``X-Forwarded-Host`` are trusted too. Nothing here
-raises on a malformed header: a header that does not parse is not trusted.
+With 2 or 3, ``X-Forwarded-Proto`` (else ``X-Scheme``), ``X-Forwarded-Host``,
+``X-Forwarded-Port`` and ``X-Forwarded-Path`` are trusted too; with 1, the element's ``port``
+and ``path``. Nothing here raises on a malformed header: a header that does not parse is not
+trusted.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from .datastructures import Headers
 
@@ -47,12 +50,17 @@ class Forwarded:
             nothing trusted was reported or it was ``unknown``.
         proto: The scheme the client used (lower case), or ``None`` when not reported.
         host: The host the client asked for (with port, if reported), or ``None``.
+        port: The port the client reached (``port=``, ``X-Forwarded-Port``), or ``None``.
+        path: The path the client asked for, percent-decoded (``path=``,
+            ``X-Forwarded-Path``), or ``None``; the proxy may serve the app under a prefix.
     """
 
     trusted: bool = False
     client: str = ""
     proto: str | None = None
     host: str | None = None
+    port: int | None = None
+    path: str | None = None
 
 
 NOT_FORWARDED = Forwarded()
@@ -198,6 +206,22 @@ def _checked_host(value: str | None) -> str | None:
     return value if _HOST.fullmatch(value) else None
 
 
+def _checked_port(value: str | None) -> int | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not (value.isascii() and value.isdigit() and 0 < int(value) < 65536):
+        return None
+    return int(value)
+
+
+def _checked_path(value: str | None) -> str | None:
+    if value is None:
+        return None
+    path = unquote(value.strip())
+    return path if path.startswith("/") else None
+
+
 def _list_entries(headers: Headers, name: str) -> list[str]:
     """The comma-separated entries of every ``name`` header line, in order."""
     return [
@@ -211,29 +235,60 @@ def _from_forwarded(headers: Headers, secret: str) -> Forwarded | None:
         if element is None:
             continue
         # Constant time, so response timing does not reveal how much of a guess was right.
-        if hmac.compare_digest(element.get("secret", "").encode("utf-8"), expected):
+        # The secret may come as ``secret=`` or as the proxy's obfuscated ``by=`` (as in Sanic).
+        by_secret = hmac.compare_digest(element.get("by", "").encode("utf-8"), expected)
+        if hmac.compare_digest(element.get("secret", "").encode("utf-8"), expected) or by_secret:
             return Forwarded(
                 trusted=True,
                 client=node_address(element.get("for", "")),
                 proto=_checked_proto(element.get("proto")),
                 host=_checked_host(element.get("host")),
+                port=_checked_port(element.get("port")),
+                path=_checked_path(element.get("path")),
             )
     return None
 
 
+# The X-headers a trusted X-Forwarded-For or REAL_IP_HEADER brings along.
+_X_HEADERS = frozenset(
+    {
+        b"x-forwarded-proto",
+        b"x-scheme",
+        b"x-forwarded-host",
+        b"x-forwarded-port",
+        b"x-forwarded-path",
+    }
+)
+
+
 def _from_x_headers(client: str, position: int, headers: Headers) -> Forwarded:
-    def entry(name: str) -> str | None:
+    # One pass over the headers for all five (this runs per request when a proxy is trusted).
+    lines: dict[bytes, list[str]] = {}
+    for name, value in headers.raw:
+        if name in _X_HEADERS:
+            lines.setdefault(name, []).append(value.decode("latin-1"))
+
+    def entry(name: bytes) -> str | None:
         # Proxies that append keep these lists aligned with X-Forwarded-For, so the entry
         # at the same position is the one the outermost trusted proxy wrote. A proxy that
-        # overwrites leaves a shorter list; then the leftmost entry is the proxy's.
-        entries = _list_entries(headers, name)
+        # overwrites leaves a shorter list; then the leftmost entry is the proxy's. A path
+        # may hold commas, so each X-Forwarded-Path line is one entry.
+        found = lines.get(name)
+        if not found:
+            return None
+        if name == b"x-forwarded-path":
+            entries = [line.strip() for line in found if line.strip()]
+        else:
+            entries = [e.strip() for line in found for e in line.split(",") if e.strip()]
         return entries[-min(position, len(entries))] if entries else None
 
     return Forwarded(
         trusted=True,
         client=node_address(client),
-        proto=_checked_proto(entry("x-forwarded-proto")),
-        host=_checked_host(entry("x-forwarded-host")),
+        proto=_checked_proto(entry(b"x-forwarded-proto") or entry(b"x-scheme")),
+        host=_checked_host(entry(b"x-forwarded-host")),
+        port=_checked_port(entry(b"x-forwarded-port")),
+        path=_checked_path(entry(b"x-forwarded-path")),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json as jsonlib
 import uuid
 from collections.abc import Mapping
@@ -33,9 +34,15 @@ _DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 
 
 def _split_host(host: str) -> tuple[str, int | None]:
-    """``"Example.com:8080"`` -> ``("example.com", 8080)``; an IPv6 host keeps its brackets."""
+    """``"Example.com:8080"`` -> ``("example.com", 8080)``; an IPv6 host keeps its brackets.
+
+    A port that is not ASCII digits (``"x:²"``, which ``str.isdigit`` accepts and ``int``
+    refuses) is no port; an empty one (``"x:"``) is dropped.
+    """
     name, colon, port = host.rpartition(":")
-    if not colon or "]" in port or not port.isdigit():  # no port (or a bare IPv6 address)
+    if colon and not port:
+        return name.lower(), None
+    if not colon or not (port.isascii() and port.isdigit()):  # no port, or a bare IPv6 address
         return host.lower(), None
     return name.lower(), int(port)
 
@@ -483,22 +490,25 @@ class Request:
 
     @property
     def server_port(self) -> int:
-        """The port the client reached: `host`'s port, else the default of `scheme` (80, 443).
+        """The port the client reached.
 
-        With no ``Host`` header at all it is the port the server listens on.
+        A trusted proxy's ``X-Forwarded-Port`` or ``Forwarded: port=`` (see `client_ip`), else
+        `host`'s port, else the default of `scheme` (80, 443). With no ``Host`` header at all
+        it is the port the server listens on.
         """
-        port = _split_host(self.host)[1]
+        port = self.forwarded.port or _split_host(self.host)[1]
         if port is not None:
             return port
         return 80 if self.scheme in ("http", "ws") else 443
 
     @property
     def server_path(self) -> str:
-        """The path of the URL the client asked for (as `path`).
+        """The path the client asked for: a trusted proxy's, else `path`.
 
-        Sanic takes a proxy's ``X-Forwarded-Path`` here; trioweb reads no proxy path header.
+        A proxy that serves the app under a prefix reports the client's path in
+        ``X-Forwarded-Path`` or ``Forwarded: path=`` (percent-decoded here; see `client_ip`).
         """
-        return self.path
+        return self.forwarded.path or self.path
 
     def url_for(self, name: str, /, **params: Any) -> str:
         """The full URL of route ``name``, on the scheme, host and port of this request.
@@ -622,22 +632,20 @@ class Request:
 
         ``.auth_type`` is the scheme (``"Basic"``, ``"Bearer"``, ``"Token"``, another as
         sent, ``None`` without one) and ``.token`` the credential; for ``Basic``,
-        ``.username`` and ``.password`` are decoded. Parsed once.
-
-        Raises:
-            BadRequest: ``Basic`` credentials that are not base64 of UTF-8 ``user:password``
-                (the client gets a 400).
+        ``.username`` and ``.password`` are decoded. ``Basic`` credentials that are not
+        base64 of UTF-8 ``user:password`` give ``None``, as in Sanic, so an app that answers
+        missing credentials with 401 answers malformed ones the same way. Parsed once.
         """
-        cached: Credentials | None = self.__dict__.get("credentials")
-        if cached is None:
-            parts = self._authorization()
-            if parts is None:
-                return None
-            try:
-                cached = self.__dict__["credentials"] = Credentials(*parts)
-            except ValueError as exc:
-                raise BadRequest(f"malformed Authorization header: {exc}") from None
-        return cached
+        if "credentials" in self.__dict__:
+            known: Credentials | None = self.__dict__["credentials"]
+            return known
+        parts = self._authorization()
+        credentials = None
+        if parts is not None:
+            with contextlib.suppress(ValueError):
+                credentials = Credentials(*parts)
+        self.__dict__["credentials"] = credentials
+        return credentials
 
     # -- the body ------------------------------------------------------------------------------
 

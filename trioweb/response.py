@@ -120,8 +120,6 @@ _REPRESENTATION_HEADERS = frozenset(
         "transfer-encoding",
     }
 )
-# Statuses whose response never has a body, so no Content-Type is added for them.
-_NO_BODY_STATUSES = frozenset({204, 304})
 
 
 def not_modified_headers(headers: Iterable[tuple[str, str]]) -> MutableHeaders:
@@ -271,13 +269,13 @@ class BaseHTTPResponse:
         A 204 gets no ``Content-Type`` from `content_type`; a 304 loses every header that
         describes a body (see `not_modified_headers`).
         """
-        if self.status in _NO_BODY_STATUSES:
-            headers = self.headers
-            if self.status == 304:
-                headers = not_modified_headers(headers.multi_items())
-            encoded = _encode_headers(headers, None)
-        else:
+        status = self.status
+        if status != 204 and status != 304:  # the hot path: one comparison each, no lookup
             encoded = _encode_headers(self.headers, self.content_type)
+        elif status == 204:
+            encoded = _encode_headers(self.headers, None)
+        else:
+            encoded = _encode_headers(not_modified_headers(self.headers.multi_items()), None)
         if self._cookies:
             encoded.extend(
                 (b"set-cookie", value.encode("latin-1")) for value in self._cookies.header_values()
@@ -319,7 +317,8 @@ class HTTPResponse(BaseHTTPResponse):
         content_type: str | None = None,
     ) -> None:
         super().__init__(status, headers, content_type)
-        self.body = _body_bytes(body)
+        # The common case first: text() and json() bodies are str (this is the hot path).
+        self.body = body.encode("utf-8") if type(body) is str else _body_bytes(body)
 
     async def write_to(self, writer: ResponseWriter) -> None:
         headers = self.encoded_headers()
@@ -345,8 +344,15 @@ class _Unset:
 _UNSET = _Unset()
 
 
+# json.dumps builds a new JSONEncoder on every call with non-default arguments, which costs
+# as much as encoding a small body; the default settings get one encoder, made once.
+_encode_compact = jsonlib.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def _default_dumps(body: Any, **kwargs: Any) -> str:
     # Compact and UTF-8, unless the caller's kwargs say otherwise.
+    if not kwargs:
+        return _encode_compact(body)
     kwargs.setdefault("separators", (",", ":"))
     kwargs.setdefault("ensure_ascii", False)
     return jsonlib.dumps(body, **kwargs)
@@ -383,7 +389,10 @@ class JSONResponse(HTTPResponse):
         self._dumps: Callable[..., str | bytes] = dumps or _default_dumps
         self._dumps_kwargs = kwargs
         self._raw_body = body
-        super().__init__(self._dumps(body, **kwargs), status, headers, content_type)
+        encoded = (
+            _encode_compact(body) if dumps is None and not kwargs else self._dumps(body, **kwargs)
+        )
+        super().__init__(encoded, status, headers, content_type)
         self._encoded = self.body
 
     @property
@@ -665,7 +674,7 @@ def redirect(
 
     Args:
         to: A path or an absolute URL, sent as ``Location``.
-        headers: More headers.
+        headers: More headers; a ``Location`` among them is replaced by ``to``.
         status: 302 by default; 301, 303, 307 and 308 are the other redirects.
         content_type: The ``Content-Type`` header (the body is empty).
 
@@ -677,8 +686,10 @@ def redirect(
             "redirect() takes headers second and status third, as Sanic does: "
             f"write redirect(to, status={headers})"
         )
-    location = quote(to, safe=":/%#?&=@[]!$&'()*+,;")
-    return HTTPResponse(None, status, {**(headers or {}), "Location": location}, content_type)
+    merged = MutableHeaders(headers)
+    # Assigned, so it replaces a "location" in any case in ``headers``: one Location, ``to``.
+    merged["Location"] = quote(to, safe=":/%#?&=@[]!$&'()*+,;")
+    return HTTPResponse(None, status, merged, content_type)
 
 
 def stream(

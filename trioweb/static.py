@@ -33,7 +33,7 @@ import trio
 
 from .exceptions import NotFound
 from .files import FileResponse, guess_content_type
-from .response import BaseHTTPResponse, HTTPResponse, redirect
+from .response import _UNSET, BaseHTTPResponse, HTTPResponse, redirect
 
 if TYPE_CHECKING:
     from .request import Request
@@ -246,15 +246,24 @@ def _listing_page(
                     item.name.encode("utf-8")
                 except UnicodeEncodeError:
                     continue  # not valid UTF-8: no URL the router decodes can name it
-                entry = _entry(target.path, item.name, target.trees, follow_files, follow_dirs)
-                if entry is None:
-                    continue  # broken, or a symlink out of the tree that is not followed
-                is_dir = stat.S_ISDIR(entry[1].st_mode)
-                if not is_dir and not stat.S_ISREG(entry[1].st_mode):
+                if item.is_symlink():
+                    entry = _entry(target.path, item.name, target.trees, follow_files, follow_dirs)
+                    if entry is None:
+                        continue  # broken, or a symlink out of the tree that is not followed
+                    found = entry[1]
+                else:
+                    # In a real directory of the tree, so inside it: no realpath needed (one
+                    # lstat per path component, per entry, made big listings slow).
+                    try:
+                        found = item.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                is_dir = stat.S_ISDIR(found.st_mode)
+                if not is_dir and not stat.S_ISREG(found.st_mode):
                     continue
                 if not is_dir and pattern and not pattern.fullmatch("/" + prefix + item.name):
                     continue
-                rows.append((not is_dir, item.name, entry[1]))
+                rows.append((not is_dir, item.name, found))
     except OSError:
         raise NotFound() from None  # unreadable: as if it were not there
     rows.sort(key=lambda row: (row[0], row[1]))
@@ -275,7 +284,10 @@ def _listing_page(
         # "./" keeps a name with a colon from reading as a URL scheme.
         href = html.escape("./" + quote(name, safe="") + slash)
         size = str(found.st_size) if is_file else "-"
-        modified = datetime.fromtimestamp(found.st_mtime, UTC).strftime("%Y-%m-%d %H:%M")
+        try:
+            modified = datetime.fromtimestamp(found.st_mtime, UTC).strftime("%Y-%m-%d %H:%M")
+        except (ValueError, OverflowError):
+            modified = "-"  # a time past year 9999 (some file systems keep one)
         lines.append(
             f'<tr><td><a href="{href}">{html.escape(name)}{slash}</a></td>'
             f"<td>{size}</td><td>{modified}</td></tr>"
@@ -372,7 +384,7 @@ class _StaticFiles:
             mime_type=self.content_type or guess_content_type(type_name),
             max_age=self.max_age,
             chunk_size=None if found.st_size < self.threshold else self.chunk_size,
-            last_modified=found.st_mtime_ns // 10**9 if modified else None,
+            last_modified=_UNSET if modified else None,  # _UNSET: the file's own
             etag=modified,
             conditional=modified,
             ranges=self.use_content_range,
