@@ -19,7 +19,7 @@ import httpx
 import pytest
 import trio
 
-from examples import csv_from_sqlite, request_streaming, response_streaming
+from examples import csv_from_sqlite, ported_from_sanic, request_streaming, response_streaming
 
 from .netutil import TIMEOUT, cli_process, running
 
@@ -219,3 +219,31 @@ async def test_a_guides_snippets_pass_in_a_fresh_project(tmp_path: Path, page: s
     output = await run_in(tmp_path, "-m", "pytest", "-p", "no:cacheprovider", "-v")
     for name in tests:  # each file collected; the exit status said none failed
         assert f"{name}::" in output
+
+
+async def test_an_api_written_for_sanic_runs_with_only_its_imports_changed() -> None:
+    async with (
+        running(ported_from_sanic.app) as server,
+        httpx.AsyncClient(base_url=server.url) as client,
+    ):
+        with trio.fail_after(TIMEOUT):
+            r = await client.get("/v1/api/items/", params=[("tag", "a"), ("tag", "b")])
+            assert r.json() == {"items": ["coffee", "tea"], "tags": ["a", "b"]}
+            r = await client.get("/v1/api/items/1")
+            assert r.json() == {
+                "id": 1,
+                "name": "tea",
+                "self": "https://api.example.com/v1/api/items/1",
+            }
+            r = await client.get("/v1/api/items/9")
+            assert (r.status_code, r.text) == (404, "404 no such item\n")
+            r = await client.post("/v1/api/items/", json={})
+            assert (r.status_code, r.json()) == (400, {"error": "an item needs a name"})
+            r = await client.get("/v1/api/items/file.csv")
+            assert r.text == "exporting as csv"
+            r = await client.get("/v1/api/items/digest")
+            assert len(r.text) == 64
+            assert (await client.get("/v1/api/admin/")).status_code == 401
+            r = await client.get("/v1/api/admin/", headers={"Authorization": "Bearer s3cret"})
+            assert r.text == "hello, holder of s3cret"
+            assert r.headers["set-cookie"].startswith("seen=yes; Path=/v1/api/admin")
