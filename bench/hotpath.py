@@ -121,13 +121,24 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--path", default="/")
-    parser.add_argument("--upload-mib", type=int, default=0,
-                        help="POST this many MiB to /echo in 64 KiB reads instead of a GET")
-    parser.add_argument("--connections", type=int, default=64,
-                        help="connections served at once, each with its own stream (64)")
+    parser.add_argument(
+        "--upload-mib",
+        type=int,
+        default=0,
+        help="POST this many MiB to /echo in 64 KiB reads instead of a GET",
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=64,
+        help="connections served at once, each with its own stream (64)",
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile trioweb, print top 40")
-    parser.add_argument("--only", choices=("floor", "trioweb"),
-                        help="serve one round on one server and print nothing (for valgrind)")
+    parser.add_argument(
+        "--only",
+        choices=("floor", "trioweb"),
+        help="serve one round on one server and print nothing (for valgrind)",
+    )
     opts = parser.parse_args()
     request = [f"GET {opts.path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench\r\n\r\n".encode()]
     what = f"GET {opts.path}"
@@ -153,9 +164,11 @@ def main() -> None:
             times.append(measure(server, request, opts.requests, opts.connections))
     floor_us = min(results["floor"])
     trioweb_us = min(results["trioweb"])
-    print(f"{what}, {opts.connections} connections: floor {floor_us:.1f} us/request,"
-          f" trioweb {trioweb_us:.1f} us/request;"
-          f" trioweb throughput = {floor_us / trioweb_us:.2f}x the floor")
+    print(
+        f"{what}, {opts.connections} connections: floor {floor_us:.1f} us/request,"
+        f" trioweb {trioweb_us:.1f} us/request;"
+        f" trioweb throughput = {floor_us / trioweb_us:.2f}x the floor"
+    )
 
 
 if __name__ == "__main__":

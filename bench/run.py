@@ -81,19 +81,56 @@ class Server:
 
 
 SERVERS = (
-    Server("floor", "floor (trio + h11)",
-           lambda port: [sys.executable, str(BENCH / "floor.py"), str(port)], memory=True),
-    Server("trioweb", "trioweb",
-           lambda port: [sys.executable, str(BENCH / "trioweb_app.py"), str(port)], memory=True),
-    Server("hypercorn-trio", "Hypercorn-trio + Starlette",
-           lambda port: [sys.executable, "-m", "hypercorn", "--worker-class", "trio",
-                         "--bind", f"127.0.0.1:{port}", "bench.starlette_app:app"],
-           needs=("hypercorn", "starlette")),
-    Server("uvicorn-h11", "Uvicorn-h11 + Starlette",
-           lambda port: [sys.executable, "-m", "uvicorn", "--http", "h11", "--loop", "asyncio",
-                         "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-                         "--log-level", "warning", "bench.starlette_app:app"],
-           needs=("uvicorn", "starlette"), memory=True),
+    Server(
+        "floor",
+        "floor (trio + h11)",
+        lambda port: [sys.executable, str(BENCH / "floor.py"), str(port)],
+        memory=True,
+    ),
+    Server(
+        "trioweb",
+        "trioweb",
+        lambda port: [sys.executable, str(BENCH / "trioweb_app.py"), str(port)],
+        memory=True,
+    ),
+    Server(
+        "hypercorn-trio",
+        "Hypercorn-trio + Starlette",
+        lambda port: [
+            sys.executable,
+            "-m",
+            "hypercorn",
+            "--worker-class",
+            "trio",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "bench.starlette_app:app",
+        ],
+        needs=("hypercorn", "starlette"),
+    ),
+    Server(
+        "uvicorn-h11",
+        "Uvicorn-h11 + Starlette",
+        lambda port: [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--http",
+            "h11",
+            "--loop",
+            "asyncio",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "bench.starlette_app:app",
+        ],
+        needs=("uvicorn", "starlette"),
+        memory=True,
+    ),
 )
 FLOOR, TRIOWEB, BASELINE = "floor", "trioweb", "baseline"
 
@@ -101,17 +138,27 @@ FLOOR, TRIOWEB, BASELINE = "floor", "trioweb", "baseline"
 def baseline_server(revision: str, workdir: Path) -> Server:
     """trioweb at ``revision``, checked out into a git worktree under ``workdir``."""
     tree = workdir / f"trioweb-{revision}"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--force", str(tree),
-                    revision], check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", "--force", str(tree), revision],
+        check=True,
+        capture_output=True,
+    )
     app = tree / "bench" / "trioweb_app.py"
-    return Server(BASELINE, f"trioweb@{revision}",
-                  lambda port: [sys.executable, str(app), str(port)], memory=True, cwd=tree,
-                  env=(("PYTHONPATH", str(tree)),))
+    return Server(
+        BASELINE,
+        f"trioweb@{revision}",
+        lambda port: [sys.executable, str(app), str(port)],
+        memory=True,
+        cwd=tree,
+        env=(("PYTHONPATH", str(tree)),),
+    )
 
 
 def remove_worktree(server: Server) -> None:
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(server.cwd)],
-                   capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(server.cwd)],
+        capture_output=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -126,14 +173,21 @@ def pinning() -> Pinning:
     cpus = sorted(os.sched_getaffinity(0))
     if shutil.which("taskset") is None or len(cpus) < 2:
         why = "taskset not found" if shutil.which("taskset") is None else "fewer than 2 cores"
-        return Pinning([], [], f"unpinned ({why}): server and load generator share the cores;"
-                       " their numbers include the load generator's share of the CPU")
+        return Pinning(
+            [],
+            [],
+            f"unpinned ({why}): server and load generator share the cores;"
+            " their numbers include the load generator's share of the CPU",
+        )
     server_cpu, client_cpu = cpus[0], cpus[1]
     # This process (the trio client, /proc sampling) stays off the server's core too.
     os.sched_setaffinity(0, {client_cpu})
-    return Pinning(["taskset", "-c", str(server_cpu)], ["taskset", "-c", str(client_cpu)],
-                   f"server on core {server_cpu}, load generator on core {client_cpu} (taskset)",
-                   server_cpu)
+    return Pinning(
+        ["taskset", "-c", str(server_cpu)],
+        ["taskset", "-c", str(client_cpu)],
+        f"server on core {server_cpu}, load generator on core {client_cpu} (taskset)",
+        server_cpu,
+    )
 
 
 def free_port() -> int:
@@ -158,9 +212,14 @@ def running(server: Server, pin: Pinning, logdir: Path) -> Iterator[tuple[int, i
     port = free_port()
     logfile = logdir / f"{server.name}-{port}.log"
     with logfile.open("wb") as out:
-        proc = subprocess.Popen([*pin.server, *server.argv(port)], cwd=server.cwd, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True,
-                                env={**os.environ, **dict(server.env)})
+        proc = subprocess.Popen(
+            [*pin.server, *server.argv(port)],
+            cwd=server.cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **dict(server.env)},
+        )
     try:
         deadline = time.monotonic() + 30
         while not answers(port):
@@ -229,14 +288,17 @@ class WrkResult:
 def run_wrk(pin: Pinning, url: str, connections: int, duration: int) -> WrkResult:
     out = subprocess.run(
         [*pin.client, "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
     if rps is None or p99 is None:
         raise RuntimeError(f"cannot read wrk's output:\n{out}")
-    errors = [line.strip() for line in out.splitlines()
-              if "Socket errors" in line or "Non-2xx" in line]
+    errors = [
+        line.strip() for line in out.splitlines() if "Socket errors" in line or "Non-2xx" in line
+    ]
     return WrkResult(float(rps[1]), float(p99[1]) * UNITS[p99[2]], "; ".join(errors))
 
 
@@ -279,15 +341,20 @@ class Client:
                 raise ConnectionError("closed mid-response")
 
     async def get(self, target: str) -> tuple[int, bytes]:
-        await self.send(h11.Request(method="GET", target=target, headers=[("Host", "bench")]),
-                        h11.EndOfMessage())
+        await self.send(
+            h11.Request(method="GET", target=target, headers=[("Host", "bench")]),
+            h11.EndOfMessage(),
+        )
         status, body, _ = await self.response()
         return status, body
 
     async def upload(self, target: str, size: int, chunk: bytes) -> tuple[int, bytes]:
         """POST ``size`` bytes with Content-Length, ``chunk`` at a time (no Expect)."""
-        head = [("Host", "bench"), ("Content-Length", str(size)),
-                ("Content-Type", "application/octet-stream")]
+        head = [
+            ("Host", "bench"),
+            ("Content-Length", str(size)),
+            ("Content-Type", "application/octet-stream"),
+        ]
         await self.send(h11.Request(method="POST", target=target, headers=head))
         sent = 0
         while sent < size:
@@ -306,10 +373,25 @@ class Client:
 def upload_curl(pin: Pinning, port: int, path: Path) -> float:
     """Seconds to POST the file to /echo with curl (Content-Length, no Expect)."""
     out = subprocess.run(
-        [*pin.client, "curl", "-sS", "-X", "POST", "-H", "Expect:",
-         "-H", "Content-Type: application/octet-stream", "-T", str(path),
-         "-w", r"\n%{http_code} %{time_total}", f"http://127.0.0.1:{port}/echo"],
-        capture_output=True, text=True, check=True,
+        [
+            *pin.client,
+            "curl",
+            "-sS",
+            "-X",
+            "POST",
+            "-H",
+            "Expect:",
+            "-H",
+            "Content-Type: application/octet-stream",
+            "-T",
+            str(path),
+            "-w",
+            r"\n%{http_code} %{time_total}",
+            f"http://127.0.0.1:{port}/echo",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     body, _, tail = out.rpartition("\n")
     code, seconds = tail.split()
@@ -321,9 +403,19 @@ def upload_curl(pin: Pinning, port: int, path: Path) -> float:
 def download_curl(pin: Pinning, port: int) -> float:
     """Seconds to GET /stream with curl, the body thrown away."""
     out = subprocess.run(
-        [*pin.client, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download} "
-         "%{time_total}", f"http://127.0.0.1:{port}/stream"],
-        capture_output=True, text=True, check=True,
+        [
+            *pin.client,
+            "curl",
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{size_download} %{time_total}",
+            f"http://127.0.0.1:{port}/stream",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     code, size, seconds = out.split()
     if code != "200" or int(size) != TRANSFER_SIZE:
@@ -346,8 +438,10 @@ async def download_h11(port: int) -> float:
     client = await Client.connect(port)
     async with client.stream:
         start = time.perf_counter()
-        await client.send(h11.Request(method="GET", target="/stream",
-                                      headers=[("Host", "bench")]), h11.EndOfMessage())
+        await client.send(
+            h11.Request(method="GET", target="/stream", headers=[("Host", "bench")]),
+            h11.EndOfMessage(),
+        )
         status, _, size = await client.response(keep_body=False)
         seconds = time.perf_counter() - start
     if (status, size) != (200, TRANSFER_SIZE):
@@ -409,8 +503,9 @@ async def slow_upload_growth(port: int, pid: int, size: int) -> tuple[int, float
     return peak - before, seconds
 
 
-async def idle_rss_per_connection(port: int, pid: int, count: int,
-                                  requests: int) -> tuple[float, int, int]:
+async def idle_rss_per_connection(
+    port: int, pid: int, count: int, requests: int
+) -> tuple[float, int, int]:
     """RSS growth per idle keep-alive connection with ``count`` open, after ``requests`` each.
 
     ``requests=0``: connected and silent, as a browser's spare connection is; ``1``: after
@@ -444,8 +539,9 @@ async def idle_rss_per_connection(port: int, pid: int, count: int,
 
         async def still_answers(client: Client) -> None:
             nonlocal alive
-            with contextlib.suppress(OSError, ConnectionError, trio.BrokenResourceError,
-                                     h11.ProtocolError):
+            with contextlib.suppress(
+                OSError, ConnectionError, trio.BrokenResourceError, h11.ProtocolError
+            ):
                 if (await client.get("/"))[0] == 200:
                     alive += 1
 
@@ -520,8 +616,15 @@ class Options:
     curl: bool
 
 
-def measure_round(server: Server, pin: Pinning, opts: Options, upload_file: Path,
-                  logdir: Path, samples: Samples, notes: list[str]) -> None:
+def measure_round(
+    server: Server,
+    pin: Pinning,
+    opts: Options,
+    upload_file: Path,
+    logdir: Path,
+    samples: Samples,
+    notes: list[str],
+) -> None:
     record = samples[server.name]
     with running(server, pin, logdir) as (port, pid):
         check_endpoints(server, port)
@@ -529,20 +632,24 @@ def measure_round(server: Server, pin: Pinning, opts: Options, upload_file: Path
         run_wrk(pin, f"http://127.0.0.1:{port}/", 64, 1)  # warm-up, discarded
         for path in WRK_PATHS:
             for connections in WRK_CONNECTIONS:
-                result = run_wrk(pin, f"http://127.0.0.1:{port}{path}", connections,
-                                 opts.duration)
+                result = run_wrk(pin, f"http://127.0.0.1:{port}{path}", connections, opts.duration)
                 record[f"rps {path} {connections}"].append(result.rps)
                 record[f"p99 {path} {connections}"].append(result.p99_ms)
-                log(f"  {server.name:<15} {path:<9} c={connections:<3} "
-                    f"{result.rps:>10,.0f} req/s  p99 {result.p99_ms:8.2f} ms")
+                log(
+                    f"  {server.name:<15} {path:<9} c={connections:<3} "
+                    f"{result.rps:>10,.0f} req/s  p99 {result.p99_ms:8.2f} ms"
+                )
                 if result.errors:
                     notes.append(f"{server.name} {path} c={connections}: wrk: {result.errors}")
         for kind in ("upload", "download"):
             times = []
             for _ in range(TRANSFER_REPEATS):
                 if opts.curl:
-                    seconds = (upload_curl(pin, port, upload_file) if kind == "upload"
-                               else download_curl(pin, port))
+                    seconds = (
+                        upload_curl(pin, port, upload_file)
+                        if kind == "upload"
+                        else download_curl(pin, port)
+                    )
                 else:
                     seconds = trio.run(upload_h11 if kind == "upload" else download_h11, port)
                 times.append(seconds)
@@ -559,18 +666,25 @@ def measure_round(server: Server, pin: Pinning, opts: Options, upload_file: Path
         size = opts.slow_upload_mib * MiB
         growth, seconds = trio.run(slow_upload_growth, port, pid, size)
         record["slow upload growth"].append(growth)
-        log(f"  {server.name:<15} slow upload: peak RSS +{growth / 1e6:.1f} MB "
-            f"({size / seconds / 1e6:,.0f} MB/s consumed)")
+        log(
+            f"  {server.name:<15} slow upload: peak RSS +{growth / 1e6:.1f} MB "
+            f"({size / seconds / 1e6:,.0f} MB/s consumed)"
+        )
     for requests, key in ((0, "silent rss per connection"), (1, "idle rss per connection")):
         with running(server, pin, logdir) as (port, pid):
-            per_conn, opened, alive = trio.run(idle_rss_per_connection, port, pid,
-                                               opts.idle_connections, requests)
+            per_conn, opened, alive = trio.run(
+                idle_rss_per_connection, port, pid, opts.idle_connections, requests
+            )
             record[key].append(per_conn)
-            log(f"  {server.name:<15} idle after {requests} request(s): "
-                f"{per_conn / 1e3:.1f} KB per connection ({opened} opened, {alive} answering)")
+            log(
+                f"  {server.name:<15} idle after {requests} request(s): "
+                f"{per_conn / 1e3:.1f} KB per connection ({opened} opened, {alive} answering)"
+            )
             if opened < opts.idle_connections or alive < opened:
-                notes.append(f"{server.name}: idle test ({requests} requests) opened {opened} of"
-                             f" {opts.idle_connections} connections, {alive} answered after")
+                notes.append(
+                    f"{server.name}: idle test ({requests} requests) opened {opened} of"
+                    f" {opts.idle_connections} connections, {alive} answered after"
+                )
 
 
 def run(opts: Options, pin: Pinning) -> tuple[Samples, list[str], list[str]]:
@@ -593,11 +707,19 @@ def run(opts: Options, pin: Pinning) -> tuple[Samples, list[str], list[str]]:
                     continue
                 try:
                     measure_round(server, pin, opts, upload_file, Path(tmp), samples, notes)
-                except (ServerFailed, RuntimeError, OSError, subprocess.CalledProcessError,
-                        h11.ProtocolError, trio.TooSlowError) as exc:
+                except (
+                    ServerFailed,
+                    RuntimeError,
+                    OSError,
+                    subprocess.CalledProcessError,
+                    h11.ProtocolError,
+                    trio.TooSlowError,
+                ) as exc:
                     log(f"  {server.name} FAILED: {exc}")
-                    notes.append(f"{server.name} failed in round {index + 1}: "
-                                 f"{str(exc).splitlines()[0][:200]}")
+                    notes.append(
+                        f"{server.name} failed in round {index + 1}: "
+                        f"{str(exc).splitlines()[0][:200]}"
+                    )
                     failed.append(server.name)
     return samples, notes, failed
 
@@ -623,8 +745,9 @@ def rows() -> list[Row]:
     result.append(Row("upload", "upload 100 MiB to `/echo`: MB/s", "MB/s", 0))
     result.append(Row("download", "download 100 MiB from `/stream`: MB/s", "MB/s", 0))
     result.append(Row("slow upload growth", "peak RSS growth, 1 GiB slow upload: MB", "MB", 1))
-    result.append(Row("silent rss per connection", "RSS per connection, no request yet: KB",
-                      "KB", 1))
+    result.append(
+        Row("silent rss per connection", "RSS per connection, no request yet: KB", "KB", 1)
+    )
     result.append(Row("idle rss per connection", "RSS per idle keep-alive conn: KB", "KB", 1))
     return result
 
@@ -649,10 +772,10 @@ def results_table(samples: Samples, servers: list[Server]) -> list[str]:
     compare = TRIOWEB in names and bool(peers)
     head = [server.label for server in servers]
     if compare:
-        head += [f"trioweb ÷ {server.label.split(' +')[0]}" for server in servers
-                 if server.name in peers]
-    lines = ["| measurement | " + " | ".join(head) + " |",
-             "|---|" + "---:|" * len(head)]
+        head += [
+            f"trioweb ÷ {server.label.split(' +')[0]}" for server in servers if server.name in peers
+        ]
+    lines = ["| measurement | " + " | ".join(head) + " |", "|---|" + "---:|" * len(head)]
     for row in rows():
         if all(median(samples, name, row.key) is None for name in names):
             continue
@@ -670,8 +793,12 @@ def results_table(samples: Samples, servers: list[Server]) -> list[str]:
             cells.append(text)
         if compare:
             mine = median(samples, TRIOWEB, row.key)
-            cells += [ratio(mine, median(samples, peer, row.key)) if mine is not None and
-                      median(samples, peer, row.key) is not None else "—" for peer in peers]
+            cells += [
+                ratio(mine, median(samples, peer, row.key))
+                if mine is not None and median(samples, peer, row.key) is not None
+                else "—"
+                for peer in peers
+            ]
         lines.append(f"| {row.label} | " + " | ".join(cells) + " |")
     return lines
 
@@ -683,34 +810,61 @@ def targets_table(samples: Samples) -> list[str]:
         return median(samples, server, key)
 
     checks: list[tuple[str, tuple[str, str]]] = [
-        ("`GET /` 64 conn req/s >= 1.0x floor (10)",
-         _cmp(med(TRIOWEB, "rps / 64"), med(FLOOR, "rps / 64"), 1.0, True)),
-        ("`GET /` 64 conn req/s >= 4x Hypercorn-trio (6)",
-         _cmp(med(TRIOWEB, "rps / 64"), med("hypercorn-trio", "rps / 64"), 4.0, True)),
-        ("`GET /` 64 conn req/s > Uvicorn-h11 (6)",
-         _cmp(med(TRIOWEB, "rps / 64"), med("uvicorn-h11", "rps / 64"), 1.0, True, strict=True)),
-        ("`GET /` 64 conn p99 <= 1.2x floor (6)",
-         _cmp(med(TRIOWEB, "p99 / 64"), med(FLOOR, "p99 / 64"), 1.2, False)),
-        ("upload MB/s >= 0.85x baseline (10)",
-         _cmp(med(TRIOWEB, "upload"), med(BASELINE, "upload"), 0.85, True)),
-        ("download MB/s >= 1.0x baseline (10)",
-         _cmp(med(TRIOWEB, "download"), med(BASELINE, "download"), 1.0, True)),
-        ("peak RSS growth, 1 GiB slow upload < 16 MB (6)",
-         _limit(med(TRIOWEB, "slow upload growth"), 16e6, 1e-6, "MB")),
-        ("RSS per connection, no request yet <= Uvicorn-h11's (10)",
-         _cmp(med(TRIOWEB, "silent rss per connection"),
-              med("uvicorn-h11", "silent rss per connection"), 1.0, False)),
-        ("RSS per idle keep-alive connection <= Uvicorn-h11's (10)",
-         _cmp(med(TRIOWEB, "idle rss per connection"),
-              med("uvicorn-h11", "idle rss per connection"), 1.0, False)),
+        (
+            "`GET /` 64 conn req/s >= 1.0x floor (10)",
+            _cmp(med(TRIOWEB, "rps / 64"), med(FLOOR, "rps / 64"), 1.0, True),
+        ),
+        (
+            "`GET /` 64 conn req/s >= 4x Hypercorn-trio (6)",
+            _cmp(med(TRIOWEB, "rps / 64"), med("hypercorn-trio", "rps / 64"), 4.0, True),
+        ),
+        (
+            "`GET /` 64 conn req/s > Uvicorn-h11 (6)",
+            _cmp(med(TRIOWEB, "rps / 64"), med("uvicorn-h11", "rps / 64"), 1.0, True, strict=True),
+        ),
+        (
+            "`GET /` 64 conn p99 <= 1.2x floor (6)",
+            _cmp(med(TRIOWEB, "p99 / 64"), med(FLOOR, "p99 / 64"), 1.2, False),
+        ),
+        (
+            "upload MB/s >= 0.85x baseline (10)",
+            _cmp(med(TRIOWEB, "upload"), med(BASELINE, "upload"), 0.85, True),
+        ),
+        (
+            "download MB/s >= 1.0x baseline (10)",
+            _cmp(med(TRIOWEB, "download"), med(BASELINE, "download"), 1.0, True),
+        ),
+        (
+            "peak RSS growth, 1 GiB slow upload < 16 MB (6)",
+            _limit(med(TRIOWEB, "slow upload growth"), 16e6, 1e-6, "MB"),
+        ),
+        (
+            "RSS per connection, no request yet <= Uvicorn-h11's (10)",
+            _cmp(
+                med(TRIOWEB, "silent rss per connection"),
+                med("uvicorn-h11", "silent rss per connection"),
+                1.0,
+                False,
+            ),
+        ),
+        (
+            "RSS per idle keep-alive connection <= Uvicorn-h11's (10)",
+            _cmp(
+                med(TRIOWEB, "idle rss per connection"),
+                med("uvicorn-h11", "idle rss per connection"),
+                1.0,
+                False,
+            ),
+        ),
     ]
     lines = ["| target (issue) | trioweb | met |", "|---|---:|:---:|"]
     lines += [f"| {label} | {value} | {met} |" for label, (value, met) in checks]
     return lines
 
 
-def _cmp(value: float | None, base: float | None, factor: float, higher: bool,
-         strict: bool = False) -> tuple[str, str]:
+def _cmp(
+    value: float | None, base: float | None, factor: float, higher: bool, strict: bool = False
+) -> tuple[str, str]:
     if value is None or base is None or base == 0:
         return "n/a", "—"
     r = value / base
@@ -735,10 +889,18 @@ def versions() -> str:
 
 def revision() -> str:
     try:
-        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "trioweb"],
-                               capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "trioweb"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + (" with uncommitted changes under trioweb/" if dirty else "")
@@ -753,22 +915,30 @@ def cpu_model() -> str:
 
 
 def other_load(samples: Samples, pin: Pinning) -> str:
-    shares = {name: max(record["other load"]) for name, record in samples.items()
-              if record.get("other load")}
+    shares = {
+        name: max(record["other load"])
+        for name, record in samples.items()
+        if record.get("other load")
+    }
     if pin.server_cpu is None or not shares:
         return "other work on the server's core: not measured (unpinned)"
     worst = max(shares, key=lambda name: shares[name])
-    text = (f"other work on the server's core (user + steal time not the server's) during the "
-            f"request and transfer tests: at most {shares[worst]:.0%} ({worst})")
+    text = (
+        f"other work on the server's core (user + steal time not the server's) during the "
+        f"request and transfer tests: at most {shares[worst]:.0%} ({worst})"
+    )
     if shares[worst] > 0.05:
         text += "; above 5% the machine was busy and that server's numbers are low"
     return text
 
 
 def report(samples: Samples, notes: list[str], opts: Options, pin: Pinning, load: float) -> str:
-    memory = (f"memory on fresh processes ({opts.slow_upload_mib} MiB to `/slow-echo`; "
-              f"{opts.idle_connections:,} idle connections)" if opts.memory
-              else "memory not measured")
+    memory = (
+        f"memory on fresh processes ({opts.slow_upload_mib} MiB to `/slow-echo`; "
+        f"{opts.idle_connections:,} idle connections)"
+        if opts.memory
+        else "memory not measured"
+    )
     lines = [
         f"## Benchmark: medians of {opts.rounds} round(s), {opts.duration} s per wrk test",
         "",
@@ -797,16 +967,25 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="rounds over all servers (3)")
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk test (5)")
-    parser.add_argument("--servers", default=",".join(s.name for s in SERVERS),
-                        help="comma-separated subset of: %(default)s")
+    parser.add_argument(
+        "--servers",
+        default=",".join(s.name for s in SERVERS),
+        help="comma-separated subset of: %(default)s",
+    )
     parser.add_argument("--no-memory", action="store_true", help="skip the memory tests")
-    parser.add_argument("--idle-connections", type=int, default=1000,
-                        help="idle keep-alive connections held open (1000)")
-    parser.add_argument("--slow-upload-mib", type=int, default=1024,
-                        help="size of the slow upload in MiB (1024)")
+    parser.add_argument(
+        "--idle-connections",
+        type=int,
+        default=1000,
+        help="idle keep-alive connections held open (1000)",
+    )
+    parser.add_argument(
+        "--slow-upload-mib", type=int, default=1024, help="size of the slow upload in MiB (1024)"
+    )
     parser.add_argument("--output", type=Path, help="also write the table to this file")
-    parser.add_argument("--baseline", metavar="REV",
-                        help="also measure trioweb at this git revision (a worktree)")
+    parser.add_argument(
+        "--baseline", metavar="REV", help="also measure trioweb at this git revision (a worktree)"
+    )
     args = parser.parse_args()
 
     if shutil.which("wrk") is None:
@@ -821,12 +1000,21 @@ def main() -> int:
         server = by_name[name]
         missing = [m for m in server.needs if importlib.util.find_spec(m) is None]
         if missing:
-            notes.append(f"{name} skipped: {', '.join(missing)} not installed "
-                         "(`nox -s bench` installs the peers)")
+            notes.append(
+                f"{name} skipped: {', '.join(missing)} not installed "
+                "(`nox -s bench` installs the peers)"
+            )
         else:
             servers.append(server)
-    opts = Options(args.rounds, args.duration, servers, not args.no_memory,
-                   args.idle_connections, args.slow_upload_mib, shutil.which("curl") is not None)
+    opts = Options(
+        args.rounds,
+        args.duration,
+        servers,
+        not args.no_memory,
+        args.idle_connections,
+        args.slow_upload_mib,
+        shutil.which("curl") is not None,
+    )
     pin = pinning()
     if not pin.server:
         log(f"note: {pin.note}")

@@ -98,8 +98,14 @@ class Soak:
                         for _ in range(rng.randint(1, 20)):
                             await getattr(self, kind)(client, rng)
                             self.ok[kind] += 1
-            except (OSError, trio.BrokenResourceError, ConnectionError, h11.ProtocolError,
-                    trio.TooSlowError, AssertionError) as exc:
+            except (
+                OSError,
+                trio.BrokenResourceError,
+                ConnectionError,
+                h11.ProtocolError,
+                trio.TooSlowError,
+                AssertionError,
+            ) as exc:
                 self.failures[f"{kind}: {type(exc).__name__}: {exc}"[:120]] += 1
 
     async def plain(self, client: Client, rng: random.Random) -> None:
@@ -177,9 +183,17 @@ async def main(duration: float, clients: int) -> int:
     port = probe.getsockname()[1]
     probe.close()
     server = await trio.lowlevel.open_process(
-        [sys.executable, "-m", "trioweb", "bench.soak_app:app", "--port", str(port),
-         "--no-access-log"],
-        cwd=ROOT, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "trioweb",
+            "bench.soak_app:app",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
     )
     try:
         await wait_for_port(port)
@@ -220,8 +234,10 @@ async def main(duration: float, clients: int) -> int:
     print(f"  served total     {sum(soak.ok.values()):>8}")
     for kind, count in sorted(soak.hostile.items()):
         print(f"  hostile: {kind:<28} {count:>6}")
-    print(f"server RSS: {rss_before / MiB:.1f} MiB before, {rss_after / MiB:.1f} MiB after, "
-          f"peak {peak / MiB:.1f} MiB")
+    print(
+        f"server RSS: {rss_before / MiB:.1f} MiB before, {rss_after / MiB:.1f} MiB after, "
+        f"peak {peak / MiB:.1f} MiB"
+    )
     print(f"server fds: {fds_before} before, {fds_after} after")
     failed = sum(soak.failures.values())
     for reason, count in soak.failures.most_common(10):

@@ -39,8 +39,9 @@ async def download(request: Request, mib: int) -> StreamingHTTPResponse:
         for _ in range(mib * 16):
             await response.write(block)
 
-    return stream(body, headers={"Content-Length": str(mib * MiB)},
-                  content_type="application/octet-stream")
+    return stream(
+        body, headers={"Content-Length": str(mib * MiB)}, content_type="application/octet-stream"
+    )
 
 
 @app.get("/slow")

@@ -59,15 +59,18 @@ async def chunks() -> AsyncIterator[bytes]:
 
 
 async def download(request: Request) -> Response:
-    return StreamingResponse(chunks(), media_type="application/octet-stream",
-                             headers={"Content-Length": STREAM_SIZE})
+    return StreamingResponse(
+        chunks(), media_type="application/octet-stream", headers={"Content-Length": STREAM_SIZE}
+    )
 
 
-app = Starlette(routes=[
-    Route("/", hello),
-    Route("/json", hello_json),
-    Route("/user/{user_id:int}", user),
-    Route("/echo", echo, methods=["POST"]),
-    Route("/slow-echo", slow_echo, methods=["POST"]),
-    Route("/stream", download),
-])
+app = Starlette(
+    routes=[
+        Route("/", hello),
+        Route("/json", hello_json),
+        Route("/user/{user_id:int}", user),
+        Route("/echo", echo, methods=["POST"]),
+        Route("/slow-echo", slow_echo, methods=["POST"]),
+        Route("/stream", download),
+    ]
+)

@@ -1,14 +1,14 @@
 """trioweb serving the benchmark endpoints (the same as bench/floor.py and bench/starlette_app.py).
 
-    GET  /            Hello, world
-    GET  /json        {"message":"Hello, world"}
-    GET  /user/<id>   user <id>
-    POST /echo        the body's length, read as it streams in (a streaming route)
-    POST /slow-echo   the same, sleeping SLOW_SLEEP between chunks: a slow consumer, for the
-                      memory measurement of a 1 GB upload
-    GET  /stream      100 MiB in 64 KiB chunks through stream(), with Content-Length
+GET  /            Hello, world
+GET  /json        {"message":"Hello, world"}
+GET  /user/<id>   user <id>
+POST /echo        the body's length, read as it streams in (a streaming route)
+POST /slow-echo   the same, sleeping SLOW_SLEEP between chunks: a slow consumer, for the
+                  memory measurement of a 1 GB upload
+GET  /stream      100 MiB in 64 KiB chunks through stream(), with Content-Length
 
-    python bench/trioweb_app.py 8002
+python bench/trioweb_app.py 8002
 """
 
 from __future__ import annotations
@@ -72,10 +72,12 @@ async def download(request: Request) -> StreamingHTTPResponse:
         for _ in range(STREAM_CHUNKS):
             await response.write(STREAM_CHUNK)
 
-    return stream(body, headers={"Content-Length": STREAM_SIZE},
-                  content_type="application/octet-stream")
+    return stream(
+        body, headers={"Content-Length": STREAM_SIZE}, content_type="application/octet-stream"
+    )
 
 
 if __name__ == "__main__":
-    app.run(host="127.0.0.1", port=int(sys.argv[1]) if len(sys.argv) > 1 else 8002,
-            access_log=False)
+    app.run(
+        host="127.0.0.1", port=int(sys.argv[1]) if len(sys.argv) > 1 else 8002, access_log=False
+    )

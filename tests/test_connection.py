@@ -501,8 +501,7 @@ async def test_a_framing_error_mid_body_is_answered_then_closed_without_a_reset(
             "malformed chunked body: bad chunk size line",
         ),
         (
-            b"POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-            b"2\r\nabcd\r\n",
+            b"POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabcd\r\n",
             400,
             "malformed chunked body: a chunk is longer than its size",
         ),

@@ -166,9 +166,7 @@ class Transport:
     @property
     def half_closeable(self) -> bool:
         """Whether `send_eof` can end our side while the client's goes on."""
-        return self._socket is not None or isinstance(
-            self._stream, trio.abc.HalfCloseableStream
-        )
+        return self._socket is not None or isinstance(self._stream, trio.abc.HalfCloseableStream)
 
     async def send_eof(self) -> None:
         """Tell the client nothing more will be sent (a half close), if the stream can."""
