@@ -1,10 +1,11 @@
 """Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``.
 
-Not run by default: ``nox -s fuzz``, ``nox -s soak`` and ``nox -s bench``.
+Not run by default: ``nox -s fuzz``, ``nox -s soak``, ``nox -s bench`` and ``nox -s nginx``.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import nox
@@ -39,7 +40,9 @@ def fuzz(session: nox.Session) -> None:
     """A long run of the connection fuzzer (FUZZ_EXAMPLES examples, 5000 by default)."""
     session.install("-e", ".[dev]")
     session.run(
-        "pytest", "-q", "tests/test_fuzz.py",
+        "pytest",
+        "-q",
+        "tests/test_fuzz.py",
         env={"FUZZ_EXAMPLES": session.env.get("FUZZ_EXAMPLES", "5000")},
     )
 
@@ -65,3 +68,15 @@ def bench(session: nox.Session) -> None:
         )
     session.install("-e", ".", "hypercorn", "uvicorn", "starlette")
     session.run("python", "bench/run.py", *session.posargs)
+
+
+@nox.session
+def nginx(session: nox.Session) -> None:
+    """trioweb behind a real nginx (tests/test_nginx.py), installing nginx with apt if needed.
+
+    The test suite runs the same module and skips it when nginx is missing.
+    """
+    if shutil.which("nginx") is None and not os.path.exists("/usr/sbin/nginx"):
+        session.run("apt-get", "install", "-y", "nginx-light", external=True)
+    session.install("-e", ".[dev]")
+    session.run("pytest", "-q", "tests/test_nginx.py", *session.posargs)

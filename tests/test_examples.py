@@ -129,11 +129,12 @@ async def test_cli_workers_share_the_port_and_stop_on_one_sigint() -> None:
     port = probe.getsockname()[1]
     probe.close()
     args = ["examples.response_streaming:app", "--port", str(port), "--workers", "2"]
-    async with cli_process([*args, "--no-access-log"], lambda log: log.count(b"serving ") >= 2) as (
+    async with cli_process([*args, "--no-access-log"], lambda log: b"with 2 workers" in log) as (
         process,
         log,
     ):
-        pids = set(re.findall(rb"pids (\d+), (\d+)", log)[0])
+        pids = set(re.findall(rb"started worker (\d+)", log))
+        assert len(pids) == 2
         with trio.fail_after(TIMEOUT):
             async with httpx.AsyncClient() as client:
                 for _ in range(4):
@@ -153,9 +154,9 @@ async def test_cli_fast_starts_one_worker_per_cpu() -> None:
     port = probe.getsockname()[1]
     probe.close()
     args = ["examples.response_streaming:app", "--port", str(port), "--fast", "--no-access-log"]
-    async with cli_process(args, lambda log: log.count(b"serving ") >= cpus) as (process, log):
+    async with cli_process(args, lambda log: b"serving " in log) as (process, log):
         if cpus > 1:
-            assert f"started {cpus} workers".encode() in log
+            assert f"with {cpus} workers".encode() in log
         with trio.fail_after(TIMEOUT):
             async with httpx.AsyncClient() as client:
                 r = await client.get(f"http://127.0.0.1:{port}/")

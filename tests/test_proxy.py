@@ -337,9 +337,12 @@ async def test_client_junk_before_the_proxys_element_does_not_hide_it() -> None:
     assert (await seen({"Forwarded": value}, FORWARDED_SECRET=SECRET))["client_ip"] == "1.2.3.4"
 
 
-async def test_numeric_secret_from_the_environment_still_matches() -> None:
+async def test_numeric_secret_from_the_environment_still_matches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TRIOWEB_FORWARDED_SECRET", "12345")  # read as the str "12345"
     headers = {"Forwarded": "for=1.2.3.4;secret=12345"}
-    assert (await seen(headers, FORWARDED_SECRET=12345))["client_ip"] == "1.2.3.4"
+    assert (await seen(headers))["client_ip"] == "1.2.3.4"
 
 
 # --- the parsers directly ------------------------------------------------------------------------

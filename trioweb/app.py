@@ -16,8 +16,10 @@ one small protocol, and nothing else:
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
+import os
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -42,7 +44,7 @@ from .views import as_route_target
 if TYPE_CHECKING:
     import socket
     import ssl as _ssl
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from .server.serve import Server
     from .testing import TestClient
@@ -83,6 +85,12 @@ def _not_a_response(request: Request, value: object) -> TypeError:
         f"handler {name!r} returned {type(value).__name__}, not a response: return text(), "
         "json(), ... or add response middleware that turns it into one"
     )
+
+
+def _root_path(value: str | None) -> str:
+    """``config.ROOT_PATH`` as a prefix: ``"/api"`` from ``"api/"``; ``""`` for none."""
+    value = (value or "").strip("/")
+    return "/" + value if value else ""
 
 
 def _sole_error(exc: BaseException) -> BaseException:
@@ -170,6 +178,8 @@ class App(RouteRegistrar):
         # when serving starts, so `lifespan` clears it.
         self._plans: dict[str, tuple[RequestPlan, RequestPlan]] = {}
         self._thread_limiter: trio.CapacityLimiter | None = None
+        # config.ROOT_PATH as requests are routed with it (read when serving starts).
+        self._root_path = ""
 
     @property
     def thread_limiter(self) -> trio.CapacityLimiter:
@@ -316,7 +326,8 @@ class App(RouteRegistrar):
             _server: The host (and port) of an external URL, with or without a scheme;
                 default ``config.SERVER_NAME``.
             _host: For a route bound to several hosts, which one; implies ``_external``.
-            **params: Path parameters, then query parameters. For static routes, Sanic's
+            **params: Path parameters, then query parameters (``config.ROOT_PATH`` goes in
+                front of the path). For static routes, Sanic's
                 spellings work: ``url_for("static", filename="a.css")``, and
                 ``url_for("static", name="uploads", filename="a.png")`` for a static route
                 named ``"uploads"``.
@@ -331,7 +342,7 @@ class App(RouteRegistrar):
         route = self.router.by_name(name)
         if "filename" in params and "__file_uri__" in route.param_names:
             params.setdefault("__file_uri__", params.pop("filename"))
-        path = route.url_path(params)
+        path = _root_path(self.config.ROOT_PATH) + route.url_path(params)
         query = [(k, v) for k, v in params.items() if k not in route.param_names]
         if query:
             path += "?" + urlencode(query, doseq=True)
@@ -402,7 +413,11 @@ class App(RouteRegistrar):
         try:
             # Only host-bound routes need the Host header (and looking it up indexes them all).
             host = request.headers.get("host") if self.router.uses_hosts else None
-            match = self.router.resolve(request.method, request.raw_path, host)
+            path = request.raw_path
+            root = self._root_path
+            if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
+                path = path[len(root) :] or "/"  # a proxy that passes its prefix on
+            match = self.router.resolve(request.method, path, host)
         except HTTPException as exc:
             request._route_error = exc
             return RequestPlan(
@@ -428,6 +443,7 @@ class App(RouteRegistrar):
         """The app's listeners and ``add_task`` work around one server's life (see `Lifespan`)."""
         self._plans.clear()
         self._thread_limiter = None
+        self._root_path = _root_path(self.config.ROOT_PATH)
         return Lifespan(self)
 
     async def before_upgrade(self, request: Request) -> BaseHTTPResponse | None:
@@ -557,11 +573,15 @@ class App(RouteRegistrar):
 
     async def serve(
         self,
-        host: str = "127.0.0.1",
+        host: str | None = "127.0.0.1",
         port: int = 8000,
         *,
-        ssl: _ssl.SSLContext | None = None,
+        ssl: _ssl.SSLContext | Mapping[str, Any] | str | os.PathLike[str] | None = None,
         reuse_port: bool = False,
+        unix: str | os.PathLike[str] | None = None,
+        unix_mode: int | None = None,
+        sock: socket.socket | None = None,
+        backlog: int | None = None,
         task_status: trio.TaskStatus[Server] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         """Serve the app on ``host:port`` until cancelled or ``await server.shutdown()``.
@@ -569,13 +589,59 @@ class App(RouteRegistrar):
         ``await nursery.start(app.serve, host, port)`` returns the running `Server` once it
         listens (``server.port`` is the real one when ``port=0``). Installs no signal
         handlers. Cancelling it stops everything at once; `Server.shutdown` stops gracefully.
-        """
-        from .server.serve import open_listeners, serve_listeners
+        The sockets are closed when it returns, and a Unix socket file it created is removed.
 
-        listeners = await open_listeners(
-            host, port, ssl=ssl, reuse_port=reuse_port, backlog=self.config.BACKLOG
+        Args:
+            host: The address to listen on; a name may give several (``"localhost"``:
+                IPv4 and IPv6); ``None`` or ``""`` is every interface.
+            port: The TCP port; 0 lets the kernel choose one.
+            ssl: Serve https: an ``ssl.SSLContext``, a dict with ``cert``, ``key`` (and
+                ``password``, ``ca``), or a folder holding ``fullchain.pem`` and
+                ``privkey.pem`` (see `trioweb.server.tls.make_ssl_context`).
+            reuse_port: Set ``SO_REUSEPORT``, so other processes may bind the same port.
+            unix: Listen on this Unix socket path instead of TCP (a stale socket file is
+                replaced; a live one is refused).
+            unix_mode: The Unix socket file's permissions, such as ``0o660``.
+            sock: Serve this socket you opened instead (bound; listened on if it is not
+                yet). It is closed when serving ends.
+            backlog: The accept queue length; ``config.BACKLOG`` when ``None``.
+
+        Raises:
+            trioweb.server.sockets.BindError: the address is in use or cannot be bound
+                (one line, naming it).
+            trioweb.server.tls.TLSError: the TLS files cannot be loaded (one line).
+        """
+        from .server.serve import serve_listeners
+        from .server.sockets import (
+            bind_sockets,
+            close_sockets,
+            ensure_listening,
+            listeners_from_sockets,
         )
-        await serve_listeners(self, listeners, task_status=task_status)
+        from .server.tls import make_ssl_context
+
+        context = make_ssl_context(ssl)
+        if backlog is None:
+            backlog = self.config.BACKLOG
+        if sock is not None:
+            sockets = [ensure_listening(sock, backlog)]
+        else:
+            sockets = await trio.to_thread.run_sync(
+                functools.partial(
+                    bind_sockets,
+                    host,
+                    port,
+                    unix=None if unix is None else os.fspath(unix),
+                    unix_mode=unix_mode,
+                    reuse_port=reuse_port,
+                    backlog=backlog,
+                )
+            )
+        try:
+            listeners = listeners_from_sockets(sockets, context)
+            await serve_listeners(self, listeners, task_status=task_status)
+        finally:
+            close_sockets(sockets)
 
     def run(
         self,
@@ -583,7 +649,7 @@ class App(RouteRegistrar):
         port: int = 8000,
         *,
         workers: int = 1,
-        ssl: _ssl.SSLContext | None = None,
+        ssl: _ssl.SSLContext | Mapping[str, Any] | str | os.PathLike[str] | None = None,
         debug: bool | None = None,
         access_log: bool | None = None,
         backlog: int | None = None,
@@ -594,56 +660,115 @@ class App(RouteRegistrar):
         auto_reload: bool | None = None,
         reload_dir: str | Sequence[str] | None = None,
         unix: str | None = None,
+        unix_mode: int | None = None,
         sock: socket.socket | None = None,
+        fd: int | None = None,
+        reuse_port: bool = False,
+        access_log_format: str | None = None,
+        log_level: str | None = None,
+        log_config: Mapping[str, Any] | str | None = None,
+        proxies_count: int | None = None,
+        forwarded_secret: str | None = None,
+        forwarded_allow_ips: str | None = None,
+        root_path: str | None = None,
     ) -> None:
         """Serve until SIGINT/SIGTERM: the first stops gracefully, a second at once.
 
         For scripts: it calls ``trio.run`` itself. Inside a trio program use
-        ``await nursery.start(app.serve, host, port)`` instead. The keywords are Sanic's.
+        ``await nursery.start(app.serve, host, port)`` instead. The keywords are Sanic's
+        (and the command line's, see ``trioweb --help`` and docs/deployment.md).
 
         Args:
             host: The address to listen on.
-            port: The port to listen on.
-            workers: Processes sharing the port (``SO_REUSEPORT``); the parent serves none.
-            ssl: An ``ssl.SSLContext`` to serve https.
+            port: The TCP port to listen on.
+            workers: Worker processes; the parent binds the socket once and supervises them
+                (restarts a crashed one, drains all on SIGTERM, replaces them on SIGHUP).
+            ssl: Serve https: an ``ssl.SSLContext``, a dict of ``cert``/``key``/
+                ``password``/``ca`` files, or a directory holding ``fullchain.pem`` and
+                ``privkey.pem``.
             debug: Sets ``config.DEBUG`` (tracebacks in error pages) when not ``None``.
             access_log: Sets ``config.ACCESS_LOG`` when not ``None``.
-            backlog: Sets ``config.BACKLOG``, the listen queue length, when not ``None``.
+            backlog: The kernel's accept queue (``config.BACKLOG``).
             fast: One worker per CPU this process may use.
             single_process: Serve in this process (what ``workers=1`` does).
             motd: Accepted for Sanic code; trioweb prints no banner either way.
-            dev: Not available yet (debug mode with auto-reload).
-            auto_reload: Only ``None``/``False``; auto-reload is not available yet.
-            reload_dir: Only ``None``; auto-reload is not available yet.
-            unix: Only ``None``; Unix sockets are not available yet.
-            sock: Only ``None``; serving a socket you opened is not available yet.
+            dev: ``debug`` and ``auto_reload`` together.
+            auto_reload: Restart the serving process when a source file changes (needs
+                ``pip install 'trioweb[reload]'``); the app is imported afresh each time.
+            reload_dir: Directories to watch (default: the current one).
+            unix: Serve a Unix socket at this path instead of a TCP port.
+            unix_mode: The socket file's mode (e.g. ``0o660``).
+            sock: A listening socket you opened, to serve instead of binding one.
+            fd: The file descriptor of an inherited listening socket.
+            reuse_port: Set ``SO_REUSEPORT`` (share the port with other servers).
+            access_log_format: ``config.ACCESS_LOG_FORMAT`` (see docs/logging.md).
+            log_level: The trioweb loggers' level (``"debug"``, ``"info"``, ...).
+            log_config: A ``logging.config.dictConfig`` dict, or a JSON/YAML/INI file.
+            proxies_count: ``config.PROXIES_COUNT``.
+            forwarded_secret: ``config.FORWARDED_SECRET``.
+            forwarded_allow_ips: ``config.FORWARDED_ALLOW_IPS``.
+            root_path: ``config.ROOT_PATH``.
 
         Raises:
             RuntimeError: called inside a running trio program.
-            NotImplementedError: ``dev``, ``auto_reload``, ``reload_dir``, ``unix`` or
-                ``sock`` asked for a feature trioweb does not have yet.
-            TypeError: ``ssl`` is not an ``ssl.SSLContext``.
-            ValueError: ``fast``, ``single_process`` and ``workers`` contradict each other,
-                or ``workers`` or ``backlog`` is below 1.
+            ValueError: settings that contradict each other or are out of range, or
+                auto-reload of an app that is not a module-level name of a file.
+            trioweb.server.sockets.BindError: the address cannot be bound (one line).
+            trioweb.config.ConfigError: a setting is invalid (one line).
         """
+        from .server.options import run_options
         from .server.run import run_app
 
-        run_app(
-            self,
-            host,
-            port,
+        options = run_options(
+            host=host,
+            port=port,
+            unix=unix,
+            unix_mode=unix_mode,
+            fd=fd,
+            sock=sock,
             workers=workers,
-            ssl=ssl,
-            debug=debug,
-            access_log=access_log,
-            backlog=backlog,
             fast=fast,
             single_process=single_process,
+            reuse_port=reuse_port,
+            backlog=backlog,
+            ssl=ssl,
             dev=dev,
             auto_reload=auto_reload,
-            reload_dir=reload_dir,
-            unix=unix,
-            sock=sock,
+            reload_dirs=[reload_dir] if isinstance(reload_dir, str) else list(reload_dir or ()),
+            app_target=self._script_target() if (dev or auto_reload) else None,
+            debug=debug,
+            access_log=access_log,
+            access_log_format=access_log_format,
+            log_level=log_level,
+            log_config=log_config,
+            proxies_count=proxies_count,
+            forwarded_secret=forwarded_secret,
+            forwarded_allow_ips=forwarded_allow_ips,
+            root_path=root_path,
+        )
+        status = run_app(self, options)
+        if status:
+            raise SystemExit(status)
+
+    def _script_target(self) -> str:
+        """``"path/to/script.py:name"`` for this app, so a reloaded process can import it.
+
+        Raises:
+            ValueError: the app is not a module-level name of the running script or of an
+                imported module.
+        """
+        import sys
+
+        for module in list(sys.modules.values()):
+            for attribute, value in list(vars(module).items()):
+                if value is self:
+                    path = getattr(module, "__file__", None)
+                    if module.__name__ == "__main__" and path:
+                        return f"{path}:{attribute}"
+                    return f"{module.__name__}:{attribute}"
+        raise ValueError(
+            "auto-reload imports the app afresh, so it must be a module-level name "
+            "(app = App(...) at the top of a module)"
         )
 
     def test_client(self, **client_kwargs: Any) -> TestClient:

@@ -2,16 +2,47 @@
 
 Every limit exists because an unbounded one lets a single client exhaust the server; every
 default is chosen to be generous for well-behaved clients and to end a misbehaving one quickly.
+
+Each setting's annotation is its type. `Config.load_environment` converts ``TRIOWEB_*``
+variables by those types and refuses names that are not settings; `Config.validate`, run once
+when a server starts, refuses values of the wrong type or out of range. Either raises one
+`ConfigError` listing every problem, so a bad value stops the start instead of failing
+requests later. The application's own upper-case settings are stored and never checked.
 """
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-__all__ = ["Config"]
+__all__ = ["DEFAULT_ENV_PREFIX", "Config", "ConfigError"]
+
+#: Variables under this prefix are trioweb's: a name that is not a setting is an error.
+DEFAULT_ENV_PREFIX = "TRIOWEB_"
+
+
+class ConfigError(ValueError):
+    """Settings that cannot work: a wrong type, a value out of range, an unknown variable.
+
+    ``str(exc)`` is one line per problem, each naming the setting (or the environment
+    variable), what it must be and the value it has::
+
+        PROXIES_COUNT must be None or an int >= 0, got 1.5
+        TRIOWEB_PROXIES_COUNT must be None or an int >= 0, got '1.0'
+        TRIOWEB_REQUEST_MAX_SZE is not a trioweb setting (did you mean TRIOWEB_REQUEST_MAX_SIZE?)
+
+    Attributes:
+        errors: The problems, one line each.
+    """
+
+    def __init__(self, *errors: str) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = tuple(line for error in errors for line in error.splitlines())
 
 
 @dataclass
@@ -21,6 +52,10 @@ class Config:
     All sizes are bytes and all times seconds. ``None`` for a timeout means no limit. Like
     Sanic's config, it also holds the application's own upper-case settings
     (``app.config.DB_URL = ...``).
+
+    Each annotation below is the setting's type, checked by `validate` when a server starts
+    (an ``int`` is accepted where a ``float`` is declared, a ``bool`` never where an ``int``
+    is). Numbers are never negative; the settings in ``_POSITIVE`` must be above zero.
     """
 
     # Body of a non-streaming route, read into memory before the handler runs. 100 MB matches
@@ -111,6 +146,15 @@ class Config:
 
     # Log one line per response at INFO on the ``trioweb.access`` logger.
     ACCESS_LOG: bool = True
+    # The access line: str.format over a fixed set of fields (trioweb.logs.ACCESS_FIELDS,
+    # docs/logging.md), checked when a server starts. The default is NCSA's common shape plus
+    # the duration and request id (trioweb.logs.DEFAULT_ACCESS_LOG_FORMAT).
+    ACCESS_LOG_FORMAT: str = (
+        '{client} "{method} {path} {protocol}" {status} {bytes} {duration_ms:.1f}ms {request_id}'
+    )
+    # The header request.id is read from (when valid) and echoed in, as Sanic names it.
+    # None or "": ids are never read from the request nor echoed.
+    REQUEST_ID_HEADER: str | None = "X-Request-ID"
 
     # Show tracebacks in error responses. Never enable it in production.
     DEBUG: bool = False
@@ -129,6 +173,14 @@ class Config:
     # as Sanic's guide does it), which your proxy appends (nginx: add "secret=..." to the
     # Forwarded value). None: Forwarded is ignored.
     FORWARDED_SECRET: str | None = None
+    # Believe the proxy headers above only from these peers: IP addresses or networks,
+    # comma-separated ("127.0.0.1, 10.0.0.0/8"), "unix" for Unix-socket peers, "*" for any, as
+    # Uvicorn's --forwarded-allow-ips. None: no peer check (the settings above alone decide).
+    FORWARDED_ALLOW_IPS: str | None = None
+
+    # The path prefix a proxy serves the app under ("/api"): url_for() puts it in front of
+    # every URL, and requests that still carry it are routed without it. "" for none.
+    ROOT_PATH: str = ""
 
     # Error pages for routes without an ``error_format``, when the request's ``Accept`` header
     # does not decide: "text", "json" or "html" ("auto" means text).
@@ -150,18 +202,229 @@ class Config:
             values = {key: getattr(source, key) for key in dir(source)}
         self.update({key: value for key, value in values.items() if key.isupper()})
 
-    def load_environment(self, prefix: str = "TRIOWEB_") -> None:
-        """Set ``NAME`` from each environment variable ``<prefix>NAME``.
+    def load_environment(self, prefix: str = DEFAULT_ENV_PREFIX) -> None:
+        """Set ``NAME`` from each environment variable ``<prefix>NAME``, converted by its type.
 
-        Values become ``int``, ``float``, ``bool`` (``true``/``false``, any case) or ``None``
-        (``none``) when they read as one; otherwise they stay strings.
+        A setting's value is read as its declared type: ``int`` (``42``, not ``1.0``),
+        ``float``, ``bool`` (``true``/``false``, ``yes``/``no``, ``on``/``off``, ``1``/``0``,
+        any case), ``str`` (unchanged, so ``TRIOWEB_SERVER_NAME=8080`` is ``"8080"``), and
+        ``none`` or an empty value for a setting that may be ``None``; it must also be in
+        range. Under `DEFAULT_ENV_PREFIX` every name must be a setting. Under another prefix a
+        name that is not one is the application's own: it becomes an ``int``, ``float``,
+        ``bool`` or ``None`` when it reads as one, else a string (as Sanic does). Nothing is
+        set unless every variable is valid.
+
+        Args:
+            prefix: The variables' prefix; ``"MYAPP_"`` reads ``MYAPP_REQUEST_MAX_SIZE``.
+
+        Raises:
+            ConfigError: A variable is not a setting (under `DEFAULT_ENV_PREFIX`; the closest
+                name is suggested), or its value is not of the setting's type or is out of
+                range. One line per variable.
         """
-        for key, raw in os.environ.items():
-            if key.startswith(prefix) and len(key) > len(prefix):
-                setattr(self, key[len(prefix) :], _parse_env_value(raw))
+        settings = _settings(type(self))
+        values: dict[str, Any] = {}
+        errors: list[str] = []
+        for variable in sorted(os.environ):
+            if not variable.startswith(prefix) or len(variable) == len(prefix):
+                continue
+            name, raw = variable[len(prefix) :], os.environ[variable]
+            setting = settings.get(name)
+            if setting is None:
+                if prefix == DEFAULT_ENV_PREFIX:
+                    errors.append(_unknown_variable(variable, prefix, settings))
+                else:
+                    values[name] = _guess_value(raw)
+                continue
+            try:
+                value = setting.parse(raw)
+            except ValueError:
+                value = _INVALID
+            if value is not _INVALID and setting.accepts(value):
+                values[name] = value
+            else:
+                errors.append(f"{variable} must be {setting.expected(env=True)}, got {raw!r}")
+        if errors:
+            raise ConfigError(*errors)
+        self.update(values)
+
+    def validate(self) -> None:
+        """Check every setting against its declared type and range.
+
+        Servers call it once as they start (``app.serve``, ``app.run()``, the command line,
+        ``app.test_client()``). Attributes that are not declared settings (the application's
+        own) are not checked.
+
+        Raises:
+            ConfigError: One line per invalid setting, e.g.
+                ``"REQUEST_MAX_SIZE must be an int >= 0, got '10'"``.
+        """
+        errors = [
+            f"{name} must be {setting.expected()}, got {_show(value)}"
+            for name, setting in _settings(type(self)).items()
+            if not setting.accepts(value := getattr(self, name))
+        ]
+        from .logs import settings_problems  # ACCESS_LOG_FORMAT's fields, REQUEST_ID_HEADER
+
+        errors += settings_problems(self)
+        if errors:
+            raise ConfigError(*errors)
 
 
-def _parse_env_value(raw: str) -> Any:
+# Numbers are never negative, and zero would make these stall or refuse everything: no
+# handler threads, reads of no bytes, every request head too large, a body handed over in
+# no pieces, a ping loop that never waits, a connection closed before its first request, a
+# server that accepts nobody. They must be above zero.
+_POSITIVE = frozenset(
+    {
+        "SYNC_HANDLER_THREADS",
+        "READ_SIZE",
+        "REQUEST_MAX_HEADER_SIZE",
+        "REQUEST_STREAM_BUFFER",
+        "WEBSOCKET_PING_INTERVAL",
+        "KEEP_ALIVE_MAX_REQUESTS",
+        "MAX_CONNECTIONS",
+    }
+)
+
+# String settings that take one of a few values.
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "FALLBACK_ERROR_FORMAT": ("auto", "text", "json", "html"),
+}
+
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+_INVALID = object()
+_KIND_NAMES: dict[Any, str] = {bool: "a bool", int: "an int", float: "a number", str: "a str"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Setting:
+    """What one declared setting accepts, from its annotation and the rules above.
+
+    Attributes:
+        kinds: The annotation's types other than ``None`` (``object`` for ``Any``).
+        optional: Whether ``None`` is allowed.
+        positive: Whether a number must be above zero (else at least zero).
+        choices: The only values allowed, or ``None``.
+    """
+
+    kinds: tuple[Any, ...]
+    optional: bool
+    positive: bool
+    choices: tuple[Any, ...] | None
+
+    @classmethod
+    def from_hint(cls, name: str, hint: Any) -> _Setting:
+        kinds: list[Any] = []
+        choices: list[Any] = list(_CHOICES.get(name, ()))
+        for part in _union_members(hint):
+            if get_origin(part) is Literal:
+                choices += get_args(part)
+                kinds += [type(choice) for choice in get_args(part)]
+            elif part is Any:
+                kinds.append(object)
+            elif part is not type(None):
+                kinds.append(part)
+        return cls(
+            kinds=tuple(dict.fromkeys(kinds)),
+            optional=type(None) in _union_members(hint) or None in choices,
+            positive=name in _POSITIVE,
+            choices=tuple(choice for choice in choices if choice is not None) or None,
+        )
+
+    def accepts(self, value: Any) -> bool:
+        if value is None:
+            return self.optional
+        if self.choices is not None:
+            return any(type(value) is type(c) and value == c for c in self.choices)
+        if isinstance(value, bool):
+            return bool in self.kinds or object in self.kinds
+        for kind in self.kinds:
+            if kind is int or kind is float:
+                # An int where a float is declared (as type checkers allow), never the reverse.
+                if isinstance(value, int) or (kind is float and isinstance(value, float)):
+                    return not math.isnan(value) and (value > 0 if self.positive else value >= 0)
+            elif kind is object or _is_instance(value, kind):
+                return True
+        return False
+
+    def expected(self, *, env: bool = False) -> str:
+        """What the value must be, in words: ``"None or an int >= 0"``."""
+        parts = ["None"] if self.optional else []
+        if self.choices is not None:
+            *others, last = [repr(choice) for choice in self.choices]
+            parts.append(f"one of {', '.join(others)} or {last}" if others else last)
+        else:
+            for kind in self.kinds:
+                text = _KIND_NAMES.get(kind) or f"a {getattr(kind, '__name__', kind)}"
+                if kind is int:
+                    text += " >= 1" if self.positive else " >= 0"
+                elif kind is float:
+                    text += " > 0" if self.positive else " >= 0"
+                elif kind is bool and env:
+                    text += " (true/false, yes/no, on/off, 1/0)"
+                parts.append(text)
+        return " or ".join(parts)
+
+    def parse(self, raw: str) -> Any:
+        """The value an environment variable's text stands for.
+
+        Raises:
+            ValueError: ``raw`` reads as none of the setting's types.
+        """
+        text = raw.strip()
+        if self.optional and text.lower() in ("", "none"):
+            return None
+        for kind in self.kinds:
+            if kind is bool and text.lower() in _TRUE | _FALSE:
+                return text.lower() in _TRUE
+            if kind is int or kind is float:
+                try:
+                    return kind(text)
+                except ValueError:
+                    continue
+            if kind is str or kind is object:
+                return raw
+        raise ValueError(raw)
+
+
+_SETTINGS: dict[type[Config], dict[str, _Setting]] = {}
+
+
+def _settings(cls: type[Config]) -> dict[str, _Setting]:
+    """The declared settings of ``cls`` (a subclass's annotated ones included), by name."""
+    if cls not in _SETTINGS:
+        hints = get_type_hints(cls)
+        _SETTINGS[cls] = {
+            name: _Setting.from_hint(name, hint) for name, hint in hints.items() if name.isupper()
+        }
+    return _SETTINGS[cls]
+
+
+def _union_members(hint: Any) -> tuple[Any, ...]:
+    if get_origin(hint) in (Union, types.UnionType):
+        return tuple(member for arg in get_args(hint) for member in _union_members(arg))
+    return (hint,)
+
+
+def _is_instance(value: Any, kind: Any) -> bool:
+    """``isinstance`` for a plain or generic type (``Mapping[str, Any]`` checks ``Mapping``)."""
+    try:
+        return isinstance(value, get_origin(kind) or kind)
+    except TypeError:  # a type isinstance cannot check: accept what it cannot judge
+        return True
+
+
+def _unknown_variable(variable: str, prefix: str, settings: Mapping[str, _Setting]) -> str:
+    name = variable[len(prefix) :]
+    close = difflib.get_close_matches(name.upper(), list(settings), n=1)
+    hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
+    return f"{variable} is not a trioweb setting{hint}"
+
+
+def _guess_value(raw: str) -> Any:
+    """An application setting's value from the environment: typed when it reads as a type."""
     lowered = raw.strip().lower()
     if lowered in ("true", "false"):
         return lowered == "true"
@@ -173,3 +436,9 @@ def _parse_env_value(raw: str) -> Any:
         except ValueError:
             pass
     return raw
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, shortened to ``limit`` characters so the error stays one short line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

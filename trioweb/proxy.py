@@ -16,6 +16,11 @@ With 2 or 3, ``X-Forwarded-Proto`` (else ``X-Scheme``), ``X-Forwarded-Host``,
 ``X-Forwarded-Port`` and ``X-Forwarded-Path`` are trusted too; with 1, the element's ``port``
 and ``path``. Nothing here raises on a malformed header: a header that does not parse is not
 trusted.
+
+``FORWARDED_ALLOW_IPS`` narrows all of it to connections from listed peers (IP addresses or
+networks, ``"unix"`` for Unix-socket peers, ``"*"`` for any), as Uvicorn's
+``--forwarded-allow-ips`` does: a client that reaches the app without the proxy gets no
+header believed. ``None`` (the default) leaves the three settings alone.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import hmac
 import ipaddress
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
@@ -74,27 +79,48 @@ class ProxyTrust:
         proxies_count: ``config.PROXIES_COUNT``: proxies appending to ``X-Forwarded-For``.
         real_ip_header: ``config.REAL_IP_HEADER``: a header the proxy overwrites.
         forwarded_secret: ``config.FORWARDED_SECRET``: the secret in trusted ``Forwarded``.
+        allow_ips: ``config.FORWARDED_ALLOW_IPS``: the peers whose proxy headers count
+            (see `for_peer`), comma-separated or a list; ``None``: every peer's.
 
     Raises:
-        ValueError: ``proxies_count`` is not ``None`` or an int of at least 0.
+        ValueError: ``proxies_count`` is not ``None`` or an int of at least 0, or an
+            ``allow_ips`` entry is neither an address, a network, ``"unix"`` nor ``"*"``.
     """
 
     proxies_count: int | None = None
     real_ip_header: str | None = None
     forwarded_secret: str | None = None
+    allow_ips: str | tuple[str, ...] | None = None
+    _allowed: _Allowed | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         count = self.proxies_count
         if isinstance(count, bool) or not isinstance(count, int | None) or (count or 0) < 0:
             raise ValueError(f"PROXIES_COUNT must be None or an int >= 0, got {count!r}")
         if self.forwarded_secret is not None:
-            # TRIOWEB_FORWARDED_SECRET=12345 in the environment loads as an int.
+            # A secret set in Python as a number still compares as the text a proxy sends.
             object.__setattr__(self, "forwarded_secret", str(self.forwarded_secret))
+        object.__setattr__(self, "_allowed", _parse_allow_ips(self.allow_ips))
 
     @classmethod
     def from_config(cls, config: Any) -> ProxyTrust:
         """The trust ``config`` (an `trioweb.config.Config`) describes."""
-        return cls(config.PROXIES_COUNT, config.REAL_IP_HEADER, config.FORWARDED_SECRET)
+        return cls(
+            config.PROXIES_COUNT,
+            config.REAL_IP_HEADER,
+            config.FORWARDED_SECRET,
+            getattr(config, "FORWARDED_ALLOW_IPS", None),
+        )
+
+    def for_peer(self, peer: str) -> ProxyTrust:
+        """The trust for a connection from ``peer`` (an IP address, ``""`` for a Unix socket).
+
+        Itself when no allowlist is set or the peer is on it, else `TRUST_NOTHING`.
+        """
+        allowed = self._allowed
+        if allowed is None or allowed.admits(peer):
+            return self
+        return TRUST_NOTHING
 
     def resolve(self, headers: Headers) -> Forwarded:
         """What ``headers`` say, believing only what this trust allows (`resolve_forwarded`)."""
@@ -106,6 +132,49 @@ class ProxyTrust:
             real_ip_header=self.real_ip_header,
             forwarded_secret=self.forwarded_secret,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Allowed:
+    """A parsed ``FORWARDED_ALLOW_IPS``."""
+
+    any_peer: bool
+    unix: bool
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+    def admits(self, peer: str) -> bool:
+        if self.any_peer:
+            return True
+        if not peer:
+            return self.unix
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
+
+
+def _parse_allow_ips(value: str | Iterable[str] | None) -> _Allowed | None:
+    """``"127.0.0.1, 10.0.0.0/8, unix"`` (or a list of them) as an `_Allowed`; ``None`` stays."""
+    if value is None:
+        return None
+    entries = value.split(",") if isinstance(value, str) else list(value)
+    networks = []
+    any_peer = unix = False
+    for raw in entries:
+        entry = str(raw).strip()
+        if entry == "*":
+            any_peer = True
+        elif entry.lower() == "unix":
+            unix = True
+        elif entry:
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"FORWARDED_ALLOW_IPS: {entry!r} is not an IP address, a network, 'unix' or '*'"
+                ) from None
+    return _Allowed(any_peer, unix, tuple(networks))
 
 
 #: Nothing is trusted: the default for a connection with no server settings.
@@ -320,7 +389,7 @@ def resolve_forwarded(
     ):
         raise ValueError(f"PROXIES_COUNT must be None or an int >= 0, got {proxies_count!r}")
     if forwarded_secret:
-        # str(): TRIOWEB_FORWARDED_SECRET=12345 in the environment loads as an int.
+        # str(): a secret set in Python as a number compares as text.
         found = _from_forwarded(headers, str(forwarded_secret))
         if found is not None:
             return found

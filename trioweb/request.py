@@ -17,6 +17,7 @@ from .cookies import CookieRequestParameters, parse_cookie_header
 from .datastructures import Credentials, Headers, RequestParameters
 from .exceptions import BadRequest, PayloadTooLarge
 from .forms import File, Form, parse_form
+from .logs import valid_request_id
 from .proxy import TRUST_NOTHING, Forwarded, ProxyTrust
 from .response import ResponseWriter, StreamingHTTPResponse
 
@@ -582,11 +583,19 @@ class Request:
 
     @property
     def id(self) -> str:
-        """``X-Request-ID`` when the client sent one, else a fresh UUID4 string."""
+        """The client's ``X-Request-ID`` if it is valid, else a fresh UUID4 string.
+
+        The header is ``config.REQUEST_ID_HEADER`` (``None`` or ``""``: none is read). Valid
+        means 1 to 200 visible ASCII characters (`trioweb.logs.valid_request_id`), so it can
+        be logged and echoed safely. Made on first use, then the same for the whole request.
+        """
         cached: str | None = self.__dict__.get("id")
         if cached is None:
-            cached = self.headers.get("x-request-id") or str(uuid.uuid4())
-            self.__dict__["id"] = cached
+            header = self.app.config.REQUEST_ID_HEADER
+            sent = self.headers.get(header) if header else None
+            if sent is None or not valid_request_id(sent):
+                sent = str(uuid.uuid4())
+            cached = self.__dict__["id"] = sent
         return cached
 
     @property

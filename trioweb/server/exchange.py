@@ -4,11 +4,12 @@
 the checks on a request head (505, 400 for Content-Length with Transfer-Encoding, 417, 413
 from Content-Length), the ``Expect: 100-continue`` rule (`Exchange.continue_now`), running the
 app with its errors shaped (a 500 before the response head, an aborted message after it), and
-the 503 for a handler that ran out of ``RESPONSE_TIMEOUT``. It talks to the app through the
-server protocol (`trioweb.app`), to the body through the request (``request.body`` or
-``request.stream``) and to the client through an `ExchangeWriter`. The HTTP/1.1 connection
-(`trioweb.server.http11`) drives it; an ASGI adapter or an HTTP/2 stream would drive the
-same code.
+the 503 for a handler that ran out of ``RESPONSE_TIMEOUT``. It also writes the access line
+(`Exchange.log_access`) and echoes the request id (``config.REQUEST_ID_HEADER``). It talks to
+the app through the server protocol (`trioweb.app`), to the body through the request
+(``request.body`` or ``request.stream``) and to the client through an `ExchangeWriter`. The
+HTTP/1.1 connection (`trioweb.server.http11`) drives it; an ASGI adapter or an HTTP/2 stream
+would drive the same code.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import contextlib
 import enum
 import logging
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 import trio
@@ -30,7 +32,8 @@ from ..exceptions import (
     PayloadTooLarge,
     ServiceUnavailable,
 )
-from ..response import ResponseWriter
+from ..logs import access_log_format, log_safe, valid_request_id
+from ..response import HeaderList, ResponseWriter
 from .lifecycle import CancelReason, Lifecycle
 
 if TYPE_CHECKING:
@@ -41,6 +44,18 @@ __all__ = ["Exchange", "ExchangeWriter", "Framing", "must_propagate"]
 
 logger = logging.getLogger("trioweb.server")
 access_logger = logging.getLogger("trioweb.access")
+
+# config.REQUEST_ID_HEADER as h11 spells header names, per distinct value.
+_ID_KEYS: dict[str, bytes] = {}
+
+
+def _id_key(header: str) -> bytes:
+    key = _ID_KEYS.get(header)
+    if key is None:
+        if len(_ID_KEYS) >= 16:
+            _ID_KEYS.clear()
+        key = _ID_KEYS[header] = header.lower().encode("latin-1")
+    return key
 
 
 class Framing(enum.Enum):
@@ -57,6 +72,9 @@ class ExchangeWriter(ResponseWriter, Protocol):
     #: The status of the response head sent (0 before), and the body bytes sent.
     status: int
     sent: int
+    #: Called with the response head's headers as the head goes out; returns those to send.
+    #: ``None`` after `begin`; an exchange sets it to echo the request id.
+    head_hook: Callable[[HeaderList], HeaderList] | None
 
     async def send_continue(self) -> None:
         """Send ``100 Continue`` (if the client still waits for it)."""
@@ -96,12 +114,15 @@ class Exchange:
 
     __slots__ = (
         "app",
+        "client_id",
         "content_length",
         "expects_continue",
         "framing",
+        "id_key",
         "lifecycle",
         "plan",
         "request",
+        "started_at",
         "writer",
     )
 
@@ -113,6 +134,8 @@ class Exchange:
         lifecycle: Lifecycle,
         plan: RequestPlan | None = None,
     ) -> None:
+        # The access line's duration counts from here: the head has been parsed.
+        self.started_at = trio.current_time()
         self.app = app
         self.request = request
         self.writer = writer
@@ -121,6 +144,13 @@ class Exchange:
         self.framing = Framing.NONE
         self.content_length = 0
         self.expects_continue = False
+        # The request id header, as h11 spells names (None: no echo), and the first value
+        # the client sent (seen by check_head, which goes through the headers anyway).
+        header = app.config.REQUEST_ID_HEADER
+        self.id_key = _id_key(header) if header else None
+        self.client_id: bytes | None = None
+        if header:
+            writer.head_hook = self._echo_request_id
 
     def check_head(self, pairs: list[tuple[bytes, bytes]]) -> HTTPException | None:
         """What is wrong with the request head, before any of its body is read, if anything.
@@ -136,6 +166,7 @@ class Exchange:
             )
         length = expect = None
         chunked = False
+        id_key = self.id_key
         for name, value in pairs:
             lname = name.lower()
             if lname == b"content-length":
@@ -144,6 +175,8 @@ class Exchange:
                 chunked = True
             elif lname == b"expect" and expect is None:
                 expect = value.decode("latin-1")
+            elif lname == id_key and self.client_id is None:
+                self.client_id = value
         if length is not None and chunked:
             # h11 lets chunked win (RFC 9112), but a proxy in front may have used the length:
             # the classic request-smuggling disagreement. Refuse and close instead.
@@ -257,15 +290,70 @@ class Exchange:
             shield.deadline = trio.current_time() + (math.inf if timeout is None else timeout)
             await self.answer(ServiceUnavailable("the handler did not respond in time", quiet=True))
 
+    def _logs_access(self) -> bool:
+        config = self.app.config
+        return bool(config.ACCESS_LOG) and access_logger.isEnabledFor(logging.INFO)
+
+    def _echo_request_id(self, headers: HeaderList) -> HeaderList:
+        """The response head's headers, with the request id added when there is one.
+
+        There is one when the client sent one, when the app asked for ``request.id``, or
+        when an access line will be written (it carries the id): otherwise no UUID is made
+        for a request nobody identifies. A header the response sets itself wins.
+        """
+        request = self.request
+        key = self.id_key
+        sent = self.client_id
+        # request.id caches itself in the request's __dict__: whether something asked.
+        known: str | None = request.__dict__.get("id")
+        if key is None:
+            return headers
+        if known is not None:
+            value = known.encode("ascii")
+        elif sent is not None and valid_request_id(sent):
+            value = sent  # what request.id gives, without indexing every header for it
+        elif sent is not None or self._logs_access():
+            value = request.id.encode("ascii")  # a fresh one, in place of an invalid one
+        else:
+            return headers
+        for name, _ in headers:
+            if name == key:
+                return headers
+        return [*headers, (key, value)]
+
     def log_access(self) -> None:
-        """One line on the ``trioweb.access`` logger: client, method, path, status, bytes."""
-        if self.app.config.ACCESS_LOG and access_logger.isEnabledFor(logging.INFO):
-            request = self.request
-            access_logger.info(
-                "%s %s %s %d %d",
-                request.client_ip,
-                request.method,
-                request.raw_path,
-                self.writer.status,
-                self.writer.sent,
-            )
+        """One line on the ``trioweb.access`` logger, in ``config.ACCESS_LOG_FORMAT``.
+
+        Only when ``config.ACCESS_LOG`` is on and the logger is enabled for INFO: otherwise
+        nothing is computed. Every field of `trioweb.logs.ACCESS_FIELDS` (and Sanic's
+        ``host``, ``request``, ``byte``) is also an attribute of the log record. Strings a
+        client controls are escaped (`trioweb.logs.log_safe`).
+        """
+        if not self._logs_access():
+            return
+        request, writer = self.request, self.writer
+        duration = (trio.current_time() - self.started_at) * 1000.0
+        client = log_safe(request.client_ip) or "-"
+        target = request.raw_path
+        query = request.query_string
+        if query:
+            target = f"{target}?{query}"
+        headers = request.headers
+        values = {
+            "client": client,
+            "method": request.method,
+            "path": log_safe(target),
+            "protocol": "HTTP/" + request.http_version,
+            "status": writer.status,
+            "bytes": writer.sent,
+            "duration_ms": duration,
+            "request_id": request.id,
+            "referer": log_safe(headers.get("referer", "-")),
+            "user_agent": log_safe(headers.get("user-agent", "-")),
+            # The names Sanic's access records carry, for a log config brought from Sanic.
+            "host": f"{client}:{request.port}",
+            "request": f"{request.method} {log_safe(request.url)}",
+            "byte": writer.sent,
+        }
+        line = access_log_format(self.app.config.ACCESS_LOG_FORMAT).render(values)
+        access_logger.info(line, extra=values)

@@ -20,7 +20,6 @@ import errno
 import logging
 import math
 import socket
-import ssl as _ssl
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -30,11 +29,12 @@ from ..proxy import ProxyTrust
 from ..request import ConnInfo
 from .feed import SpoolBudget
 from .http11 import HTTP11Connection
+from .sockets import describe
 
 if TYPE_CHECKING:
     from ..app import App
 
-__all__ = ["Server", "open_listeners", "serve_listeners"]
+__all__ = ["Server", "serve_listeners"]
 
 logger = logging.getLogger("trioweb.server")
 
@@ -51,9 +51,13 @@ class Server:
     """A running server, as ``await nursery.start(app.serve, host, port)`` returns it.
 
     Attributes:
-        host: The address served, as given (the first listener's when several).
-        port: The real port (useful when ``0`` was asked for).
-        url: ``http://host:port`` (``https`` with TLS).
+        host: The address served (the first listener's when several; a Unix socket's path).
+        port: The real port (useful when ``0`` was asked for); 0 for a Unix socket.
+        url: ``http://host:port`` (``https`` with TLS); ``http://localhost`` for a Unix
+            socket (reach it with ``httpx.AsyncHTTPTransport(uds=server.host)``).
+        addresses: Every listener's address, as logs show it: ``127.0.0.1:8000``,
+            ``[::1]:8000``, ``unix:/run/app.sock``.
+        unix: Whether the (first) listener is a Unix socket.
         connections: The open connections.
         spool_budget: What request bodies may spill to disk, all connections together.
 
@@ -67,7 +71,8 @@ class Server:
         self.app = app
         self.listeners = list(listeners)
         self.scheme = scheme
-        self.host, self.port = _listener_address(self.listeners)
+        self.host, self.port, self.unix = _listener_address(self.listeners)
+        self.addresses = [describe(sock) for sock in _listener_sockets(self.listeners)]
         self.connections: set[HTTP11Connection] = set()
         self.spool_budget = SpoolBudget(app.config.REQUEST_STREAM_SPOOL_TOTAL)
         self._proxy = ProxyTrust.from_config(app.config)
@@ -82,6 +87,8 @@ class Server:
     @property
     def url(self) -> str:
         """The base URL clients use to reach this server."""
+        if self.unix:
+            return f"{self.scheme}://localhost"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.scheme}://{host}:{self.port}"
 
@@ -145,42 +152,6 @@ class Server:
             self._slots.release()
 
 
-async def open_listeners(
-    host: str,
-    port: int,
-    *,
-    ssl: _ssl.SSLContext | None = None,
-    reuse_port: bool = False,
-    backlog: int | None = None,
-) -> list[trio.abc.Listener[trio.abc.Stream]]:
-    """Bind TCP listeners for ``host:port`` (TLS-wrapped when ``ssl`` is given).
-
-    ``reuse_port`` sets ``SO_REUSEPORT`` so several worker processes share one port.
-    """
-    tcp: list[trio.SocketListener]
-    if reuse_port:
-        tcp = [await _reuse_port_listener(host, port, backlog)]
-    else:
-        tcp = await trio.open_tcp_listeners(port, host=host, backlog=backlog)
-    if ssl is None:
-        return list(tcp)
-    return [trio.SSLListener(listener, ssl, https_compatible=True) for listener in tcp]
-
-
-async def _reuse_port_listener(host: str, port: int, backlog: int | None) -> trio.SocketListener:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = trio.socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        await sock.bind((host, port))
-        sock.listen(backlog if backlog is not None else socket.SOMAXCONN)
-    except BaseException:
-        sock.close()
-        raise
-    return trio.SocketListener(sock)
-
-
 async def serve_listeners(
     app: App,
     listeners: Sequence[trio.abc.Listener[trio.abc.Stream]],
@@ -194,6 +165,7 @@ async def serve_listeners(
     listeners are closed before this returns. Cancelling it stops everything at once, without
     the stop listeners.
     """
+    app.config.validate()  # raises trioweb.config.ConfigError, one line per invalid setting
     if scheme is None:
         scheme = "https" if any(isinstance(lsn, trio.SSLListener) for lsn in listeners) else "http"
     server = Server(app, listeners, scheme)
@@ -252,26 +224,49 @@ async def _accept_all(server: Server, nursery: trio.Nursery) -> None:
                 accept_nursery.start_soon(server._accept_loop, listener, nursery)
 
 
-def _listener_address(listeners: Sequence[trio.abc.Listener[trio.abc.Stream]]) -> tuple[str, int]:
+def _listener_sockets(
+    listeners: Sequence[trio.abc.Listener[trio.abc.Stream]],
+) -> list[trio.socket.SocketType]:
+    sockets = []
     for listener in listeners:
         while isinstance(listener, trio.SSLListener):
             listener = listener.transport_listener
         if isinstance(listener, trio.SocketListener):
-            sockname = listener.socket.getsockname()
-            return str(sockname[0]), int(sockname[1])
-    return "memory", 0
+            sockets.append(listener.socket)
+    return sockets
+
+
+def _listener_address(
+    listeners: Sequence[trio.abc.Listener[trio.abc.Stream]],
+) -> tuple[str, int, bool]:
+    """(host, port, is_unix) of the first socket listener; ``("memory", 0, False)`` for none."""
+    for sock in _listener_sockets(listeners):
+        sockname = sock.getsockname()
+        if sock.family == socket.AF_UNIX:
+            return describe(sock).removeprefix("unix:"), 0, True
+        return str(sockname[0]), int(sockname[1]), False
+    return "memory", 0, False
 
 
 def _conn_info(stream: trio.abc.Stream, scheme: str, proxy: ProxyTrust) -> ConnInfo:
+    """The connection's addresses, and which proxy headers to believe from this peer.
+
+    A Unix-socket peer has no address: ``""`` and port 0 (``request.ip`` is empty; a proxy in
+    front, when trusted, says who the client is). A stream that is not a socket (the test
+    client's memory streams) is ``127.0.0.1``.
+    """
     inner: trio.abc.Stream = stream
     while isinstance(inner, trio.SSLStream):
         inner = inner.transport_stream
     if isinstance(inner, trio.SocketStream):
+        sock = inner.socket
+        if sock.family == socket.AF_UNIX:
+            return ConnInfo("", 0, "", 0, scheme, proxy.for_peer(""))
         try:
-            peer = inner.socket.getpeername()
-            local = inner.socket.getsockname()
+            peer = sock.getpeername()
+            local = sock.getsockname()
         except OSError:
-            return ConnInfo(scheme=scheme, proxy=proxy)
-        if isinstance(peer, tuple):
-            return ConnInfo(str(peer[0]), int(peer[1]), str(local[0]), int(local[1]), scheme, proxy)
-    return ConnInfo("127.0.0.1", 0, "127.0.0.1", 0, scheme, proxy)
+            return ConnInfo(scheme=scheme, proxy=proxy.for_peer(""))
+        ip = str(peer[0])
+        return ConnInfo(ip, int(peer[1]), str(local[0]), int(local[1]), scheme, proxy.for_peer(ip))
+    return ConnInfo("127.0.0.1", 0, "127.0.0.1", 0, scheme, proxy.for_peer("127.0.0.1"))

@@ -249,10 +249,16 @@ class HTTP11Connection:
         """Shutdown has begun: close now if idle between requests, else after this response.
 
         A request that has already arrived is answered (with ``Connection: close``). A
-        WebSocket connection is closed with 1001 (going away).
+        WebSocket connection is closed with 1001 (going away). A connection that has not
+        sent its first request yet (accepted just before the drain, its request maybe on
+        the way) gets until the timekeeper's next sweep for it to arrive.
         """
-        if self.lifecycle.drain():
-            self.lifecycle.cancel(CancelReason.DRAINING)
+        lifecycle = self.lifecycle
+        if lifecycle.drain():
+            if lifecycle.served == 0:
+                lifecycle.arm(Deadline.IDLE, min(lifecycle.deadline, trio.current_time()))
+                return
+            lifecycle.cancel(CancelReason.DRAINING)
             self._cancel_reader()
         if self._websocket is not None:
             self._websocket.going_away()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from email.utils import formatdate
 from http import HTTPStatus
 
@@ -85,6 +86,7 @@ class H11Writer:
         "_timeout",
         "_transport",
         "finished",
+        "head_hook",
         "sent",
         "started",
         "status",
@@ -106,6 +108,8 @@ class H11Writer:
         self._no_body = False
         self.status = 0
         self.sent = 0
+        # Set per request by its exchange (the request id echo); sees the head's headers.
+        self.head_hook: Callable[[HeaderList], HeaderList] | None = None
 
     def use(self, connection: h11.Connection) -> None:
         """Write through ``connection`` from now on (a fresh one for the next request)."""
@@ -116,6 +120,7 @@ class H11Writer:
         self.started = self.finished = False
         self._no_body = method == "HEAD"
         self.status = self.sent = 0
+        self.head_hook = None
 
     def _head(self, status: int, headers: HeaderList, complete: bool) -> bytes:
         # Decided as the head leaves, so a shutdown that began mid-request is honoured. A
@@ -123,6 +128,9 @@ class H11Writer:
         # nobody will read the rest of it. A streamed one does not say so yet: its handler
         # may read the body to its end while it writes (see HTTP11Connection.next_cycle).
         lifecycle = self._lifecycle
+        hook = self.head_hook
+        if hook is not None:
+            headers = hook(headers)
         last = not lifecycle.keep_alive if complete else lifecycle.closing
         if last:
             headers = [*headers, _CLOSE]
