@@ -1,4 +1,4 @@
-"""Form bodies: ``request.form`` and ``request.files``, end to end and through `parse_form`.
+"""Form bodies: ``request.form`` and ``request.files``, end to end and through `FormParser`.
 
 Requests go through ``app.test_client()`` (httpx builds the multipart bodies with ``files=``
 and ``data=``); malformed bodies are written by hand, because httpx only builds good ones.
@@ -6,7 +6,6 @@ and ``data=``); malformed bodies are written by hand, because httpx only builds 
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from trioweb import App, Request
 from trioweb.datastructures import RequestParameters
 from trioweb.exceptions import BadRequest
-from trioweb.forms import File, parse_form
+from trioweb.forms import File, Form, FormParser
 from trioweb.response import HTTPResponse, json
 
 BOUNDARY = "b0undary"
@@ -362,30 +361,61 @@ async def test_streaming_route_form_is_empty_until_the_body_is_received() -> Non
     }
 
 
-# --- parse_form and File directly ---------------------------------------------------------------
+# --- FormParser and File directly ---------------------------------------------------------------
 
 
-def test_parse_form_of_an_empty_body_is_empty_even_without_a_boundary() -> None:
-    form = parse_form("multipart/form-data", b"")
+async def parse(content_type: str, body: bytes, step: int | None = None) -> Form:
+    """Feed ``body`` to a `FormParser` whole, or ``step`` bytes at a time."""
+    parser = FormParser(content_type)
+    step = step or max(len(body), 1)
+    for start in range(0, len(body), step):
+        await parser.feed(body[start : start + step])
+    return await parser.finish()
+
+
+async def test_form_parser_of_an_empty_urlencoded_body_is_empty() -> None:
+    form = await parse("application/x-www-form-urlencoded", b"")
     assert (len(form.fields), len(form.files)) == (0, 0)
 
 
-def test_parse_form_raises_bad_request() -> None:
+def test_form_parser_refuses_multipart_without_a_boundary() -> None:
     with pytest.raises(BadRequest, match="no boundary parameter"):
-        parse_form("multipart/form-data", b"x")
+        FormParser("multipart/form-data")
 
 
-def test_parse_form_content_type_is_case_insensitive() -> None:
-    form = parse_form(f"Multipart/Form-Data; boundary={BOUNDARY}", raw_multipart(GOOD_PART))
+def test_form_parser_refuses_a_type_that_is_no_form() -> None:
+    with pytest.raises(ValueError, match="not a form content type"):
+        FormParser("application/json")
+
+
+async def test_form_parser_content_type_is_case_insensitive() -> None:
+    form = await parse(f"Multipart/Form-Data; boundary={BOUNDARY}", raw_multipart(GOOD_PART))
     assert form.fields == {"a": ["1"]}
 
 
-def test_file_is_a_frozen_slotted_value() -> None:
+@pytest.mark.parametrize("step", [None, 1, 7])
+async def test_form_parser_gives_the_same_form_whole_or_byte_by_byte(step: int | None) -> None:
+    body = raw_multipart(
+        GOOD_PART,
+        b'Content-Disposition: form-data; name="f"; filename="a.txt"\r\n'
+        b"Content-Type: text/csv\r\n\r\nx,y\r\n1,2",
+    )
+    form = await parse(MULTIPART, body, step)
+    assert form.fields == {"a": ["1"]}
+    upload = form.files.get("f")
+    assert upload is not None
+    assert (upload.name, upload.type, upload.body) == ("a.txt", "text/csv", b"x,y\r\n1,2")
+    urlencoded = await parse("application/x-www-form-urlencoded", b"a=1&b=&a=%C3%A9+x", step)
+    assert urlencoded.fields == {"a": ["1", "é x"]}
+    assert urlencoded.all_fields == {"a": ["1", "é x"], "b": [""]}
+
+
+def test_file_in_memory_compares_by_value_and_is_slotted() -> None:
     upload = File("a.txt", "text/plain", b"x")
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        upload.name = "b.txt"  # type: ignore[misc]
     assert not hasattr(upload, "__dict__")
     assert upload == File("a.txt", "text/plain", b"x")
+    assert upload != File("a.txt", "text/plain", b"y")
+    assert (upload.size, upload.in_memory) == (1, True)
 
 
 def test_file_body_must_be_bytes() -> None:

@@ -81,6 +81,26 @@ class Config:
     # 1 GiB of temporary files bounds the disk a crowd of such clients can take. None: none.
     REQUEST_STREAM_SPOOL_TOTAL: int | None = 1024 * 1024 * 1024
 
+    # Form bodies (request.form, request.files, request.multipart()); see docs/uploads.md.
+    # A form is parsed as it arrives, and each limit answers 413 with a message naming it.
+    #
+    # Text fields of one form (urlencoded pairs, or multipart parts without a file name).
+    # 1,000 is Django's DATA_UPLOAD_MAX_NUMBER_FIELDS and Starlette's max_fields: far more
+    # than a hand-filled form has, while a million tiny fields (4 MB) cost seconds of CPU.
+    FORM_MAX_FIELDS: int | None = 1000
+    # Parts of one multipart body, fields and files together (Starlette's max_files is 1,000
+    # too): each part costs a dict of headers and an object, whatever its size.
+    FORM_MAX_PARTS: int | None = 1000
+    # One text field's value, held in memory. 1 MiB is Starlette's max_part_size; larger
+    # content belongs in a file part, which spools to disk.
+    FORM_MAX_FIELD_SIZE: int | None = 1024 * 1024
+    # One uploaded file. None: only the body's own limit (REQUEST_MAX_SIZE, or the route's
+    # max_body_size) bounds it, since a file past FORM_SPOOL_SIZE costs disk, not memory.
+    FORM_MAX_FILE_SIZE: int | None = None
+    # An uploaded file larger than this waits in a temporary file instead of memory. 1 MiB is
+    # Starlette's spool size; file.body works below it, `await file.read()` always.
+    FORM_SPOOL_SIZE: int = 1024 * 1024
+
     # The request line plus all header lines. 8 KiB is the limit of nginx's default
     # large_client_header_buffers line and of most proxies, so nothing legitimate is larger.
     REQUEST_MAX_HEADER_SIZE: int = 8 * 1024

@@ -16,7 +16,7 @@ import trio
 from .cookies import CookieRequestParameters, parse_cookie_header
 from .datastructures import Credentials, Headers, RequestParameters
 from .exceptions import BadRequest, PayloadTooLarge
-from .forms import File, Form, parse_form
+from .forms import File, Form, FormLimits, FormParser, MultipartReader, form_kind
 from .logs import valid_request_id
 from .proxy import TRUST_NOTHING, Forwarded, ProxyTrust
 from .response import ResponseWriter, StreamingHTTPResponse
@@ -672,16 +672,35 @@ class Request:
         except ValueError as exc:
             raise BadRequest(f"the request body is not valid JSON: {exc}") from None
 
-    def _parsed_form(self, keep_blank_values: bool = False) -> Form:
-        forms: dict[bool, Form] | None = self.__dict__.get("_form")
-        if forms is None:
-            forms = self.__dict__["_form"] = {}
-        form = forms.get(keep_blank_values)
-        if form is None:
-            form = forms[keep_blank_values] = parse_form(
-                self.content_type, self.body, keep_blank_values=keep_blank_values
-            )
+    def _parsed_form(self) -> Form:
+        form: Form | None = self.__dict__.get("_form")
+        if form is None:  # no form body, or not read yet
+            form = self.__dict__["_form"] = Form.empty()
         return form
+
+    def _form_parser(self) -> FormParser | None:
+        """A parser for this request's body if it is a form, for the server to feed it.
+
+        Raises:
+            BadRequest: a form type the body cannot be parsed as (no boundary, a charset
+                that is no text codec).
+        """
+        content_type = self.headers.get("content-type")
+        if not content_type or form_kind(content_type) is None:
+            return None
+        return FormParser(content_type, FormLimits.from_config(self.app.config))
+
+    def _set_form(self, form: Form) -> None:
+        old: Form | None = self.__dict__.get("_form")
+        if old is not None:
+            old.close()
+        self.__dict__["_form"] = form
+
+    def _close_form(self) -> None:
+        """Remove the uploads' temporary files: the exchange is over."""
+        form: Form | None = self.__dict__.get("_form")
+        if form is not None:
+            form.close()
 
     def get_form(self, keep_blank_values: bool = False) -> RequestParameters[str]:
         """The form's text fields (as `form`), keeping blank urlencoded values if asked.
@@ -689,11 +708,9 @@ class Request:
         Args:
             keep_blank_values: Keep urlencoded fields with an empty value (``a=&b=1``);
                 `form` drops them, as Sanic does. Multipart fields are always kept.
-
-        Raises:
-            BadRequest: as for `form`.
         """
-        return self._parsed_form(keep_blank_values).fields
+        form = self._parsed_form()
+        return form.all_fields if keep_blank_values else form.fields
 
     @property
     def form(self) -> RequestParameters[str]:
@@ -701,15 +718,15 @@ class Request:
 
         ``form.get("k")`` is the first value, ``form.getlist("k")`` all of them and
         ``form["k"]`` the list. Empty for other content types and for an empty body.
-        Urlencoded fields with an empty value are dropped (`get_form` keeps them). The body
-        is parsed on first access of `form` or `files` and kept for both. On a streaming
-        route the body is empty until ``await request.receive_body()``, so the form is
-        empty before it (and parsed afresh after it). Urlencoded values decode with the
-        ``charset`` parameter, multipart ones as UTF-8; undecodable bytes become U+FFFD.
+        Urlencoded fields with an empty value are dropped (`get_form` keeps them).
 
-        Raises:
-            BadRequest: a malformed body (no multipart boundary, broken framing, a part
-                without a name, an unknown charset); the client gets a 400.
+        On a non-streaming route the server parses a form as it reads the body, before the
+        handler runs, so a malformed form (400) or one past a ``FORM_*`` limit (413) is
+        answered without calling the handler. A multipart body is not kept in `body`
+        (its files may be on disk); a urlencoded one is. On a streaming route the form is
+        empty until ``await request.receive_body()``, which parses it as it arrives. Urlencoded
+        values decode with the ``charset`` parameter, multipart ones as UTF-8; undecodable
+        bytes become U+FFFD.
         """
         return self._parsed_form().fields
 
@@ -717,20 +734,51 @@ class Request:
     def files(self) -> RequestParameters[File]:
         """Uploaded files of a ``multipart/form-data`` body, by field name.
 
-        ``files.get("upload")`` is the first `trioweb.forms.File` (``.name``, ``.type``,
-        ``.body``), ``files.getlist("upload")`` all of them, ``files["upload"]`` the list.
-        Parsed together with `form`, with the same rules and errors.
+        ``files.get("upload")`` is the first `trioweb.uploads.File` (``.name``, ``.type``,
+        ``.body`` while small, ``await .read()``, ``await .save(path)``),
+        ``files.getlist("upload")`` all of them, ``files["upload"]`` the list. Parsed
+        together with `form`, with the same rules. Files past ``config.FORM_SPOOL_SIZE``
+        wait in temporary files, removed when the exchange ends.
         """
         return self._parsed_form().files
+
+    def multipart(self) -> MultipartReader:
+        """The parts of a streaming route's multipart body, as they arrive.
+
+        ``async for part in request.multipart():`` gives each `trioweb.forms.Part` (``name``,
+        ``filename``, ``content_type``, ``headers``) once its headers are in; read its bytes
+        with ``async for chunk in part``, ``await part.read()`` or ``await part.save(path)``
+        before asking for the next part. Memory stays flat however large the upload; the
+        ``FORM_*`` limits apply.
+
+        Raises:
+            RuntimeError: the route does not stream (its form is in `form` and `files`).
+            BadRequest: the body is not multipart/form-data (also while iterating: malformed).
+            PayloadTooLarge: while iterating, a ``FORM_*`` limit was passed.
+        """
+        stream = self.stream
+        if stream is None:
+            raise RuntimeError(
+                "request.multipart() reads a streaming route's body: declare the route with "
+                "stream=True, or use request.form and request.files"
+            )
+        return MultipartReader(
+            self.headers.get("content-type", ""),
+            stream.get,
+            FormLimits.from_config(self.app.config),
+        )
 
     async def receive_body(self) -> bytes:
         """Read the rest of a streamed body into `body` and return it.
 
-        On a non-streaming route the body is already there and is returned at once.
+        On a non-streaming route the body is already there and is returned at once. A form
+        body is parsed as it arrives, for `form` and `files`.
 
         Raises:
             PayloadTooLarge: the body exceeds the route's ``max_body_size`` (by default
-                ``config.REQUEST_MAX_SIZE``), the most a body may take in memory.
+                ``config.REQUEST_MAX_SIZE``), the most a body may take in memory, or a form
+                passes a ``FORM_*`` limit.
+            BadRequest: a malformed form.
         """
         stream = self.stream
         if stream is None:
@@ -738,14 +786,25 @@ class Request:
         limit = stream.memory_limit
         parts = [self.body] if self.body else []
         size = len(self.body)
-        async for chunk in stream:
-            size += len(chunk)
-            if limit is not None and size > limit:
-                raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
-            parts.append(chunk)
+        parser = self._form_parser()
+        try:
+            if parser is not None and self.body:
+                await parser.feed(self.body)
+            async for chunk in stream:
+                size += len(chunk)
+                if limit is not None and size > limit:
+                    raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
+                parts.append(chunk)
+                if parser is not None:
+                    await parser.feed(chunk)
+            form = await parser.finish() if parser is not None else None
+        except BaseException:
+            if parser is not None:
+                parser.discard()
+            raise
         self.body = b"".join(parts)
-        # A form read before the body arrived saw an empty body; parse the real one next time.
-        self.__dict__.pop("_form", None)
+        if form is not None:
+            self._set_form(form)
         return self.body
 
     # -- responding ---------------------------------------------------------------------------

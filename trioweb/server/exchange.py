@@ -243,6 +243,7 @@ class Exchange:
                 raise
             await self._fail(exc)
         finally:
+            request._close_form()
             if writer.started:
                 self.log_access()
 

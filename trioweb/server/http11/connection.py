@@ -585,22 +585,41 @@ class HTTP11Connection:
         request = exchange.request
         reader = READERS[exchange.framing](self, exchange)
         size = self.config.READ_SIZE
+        parser = None
         try:
+            # A form is parsed as it arrives (in slices that let other connections run),
+            # and a multipart body is not kept whole: its files may be large.
+            parser = request._form_parser()
+            keep = parser is None or parser.keeps_body
             parts = []
             while (chunk := await reader.read(size)) is not None:
-                parts.append(chunk)
-                if len(parts) % 16 == 0:
-                    # Reads of what is already here do not yield: let other connections run
-                    # once a MiB or so.
-                    await trio.lowlevel.checkpoint()
+                if parser is not None:
+                    await parser.feed(chunk)
+                if keep:
+                    parts.append(chunk)
+                    if len(parts) % 16 == 0:
+                        # Reads of what is already here do not yield: let other connections
+                        # run once a MiB or so.
+                        await trio.lowlevel.checkpoint()
+            if parser is not None:
+                request._set_form(await parser.finish())
         except ClientDisconnected:
+            if parser is not None:
+                parser.discard()
             return False
         except HTTPException as exc:
+            if parser is not None:
+                parser.discard()
             request._route_error = exc
             request.route = None
             self.lifecycle.closing = True
             return True
-        request.body = parts[0] if len(parts) == 1 else b"".join(parts)
+        except BaseException:
+            if parser is not None:
+                parser.discard()
+            raise
+        if parts:
+            request.body = parts[0] if len(parts) == 1 else b"".join(parts)
         return True
 
     # -- answers without an exchange -------------------------------------------------------------
