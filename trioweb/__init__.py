@@ -48,6 +48,7 @@ from .response import (
     text,
 )
 from .server.serve import Server
+from .sse import ServerSentEvent, event_stream
 from .views import CompositionView, HTTPMethodView
 
 # Besides App and its parts, the exceptions and response helpers Sanic exports from its top
@@ -76,11 +77,13 @@ __all__ = [
     "SanicException",
     "Server",
     "ServerError",
+    "ServerSentEvent",
     "ServiceUnavailable",
     "StreamingHTTPResponse",
     "StreamingRequest",
     "Unauthorized",
     "empty",
+    "event_stream",
     "file",
     "html",
     "json",
