@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+from .compression import ETAG_PRIORITY, route_etags
 from .handlers import check_handler, is_async
 from .static import DEFAULT_PATTERN, DirectoryHandler, static_routes
 from .views import as_route_target
@@ -106,7 +107,7 @@ def _check_size(size: int | None) -> int | None:
 #: The keyword options every method decorator takes (see `RouteRegistrar.add_route`), besides
 #: ``ctx_*`` keywords.
 _ROUTE_OPTIONS = frozenset(
-    {"name", "strict_slashes", "host", "version", "version_prefix", "error_format"}
+    {"name", "strict_slashes", "host", "version", "version_prefix", "error_format", "etag"}
 )
 #: ``post``/``put``/``patch`` take these as well: their body may stream or be capped.
 _BODY_ROUTE_OPTIONS = _ROUTE_OPTIONS | {"stream", "max_body_size"}
@@ -133,6 +134,13 @@ def _check_uri(uri: object, what: str) -> str:
             f'write @app.{what}("/path"), not @app.{what}'
         )
     raise TypeError(f"{what}() takes a path string, not {uri!r}")
+
+
+def _check_etag(etag: object, ctx: Mapping[str, Any]) -> None:
+    if not isinstance(etag, bool):
+        raise TypeError(f"etag must be True or False, not {etag!r}")
+    if etag and ("ctx_etag" in ctx or "etag" in ctx):
+        raise TypeError("etag=True sets route.ctx.etag; do not pass ctx_etag as well")
 
 
 def _ctx_options(
@@ -176,6 +184,8 @@ class RouteRegistrar:
     _middleware_count = 0
     # How many of this registrar's `static` calls took a default name; the first is "static".
     _static_count = 0
+    # Whether a route declared with etag=True has registered `route_etags` here.
+    _route_etags = False
 
     def middleware(
         self, kind: MiddlewareKind | Callable[..., Any] = "request", *, priority: int = 0
@@ -310,6 +320,7 @@ class RouteRegistrar:
         error_format: str | None = None,
         max_body_size: int | None = None,
         version_prefix: str = "/v",
+        etag: bool = False,
         **ctx: Any,
     ) -> Callable[..., Any]:
         """Route ``uri`` to ``handler``: a function, a view's ``as_view()`` or a view object.
@@ -332,6 +343,9 @@ class RouteRegistrar:
                 for streamed ones.
             version_prefix: What goes in front of the version (``"/api/v"`` gives
                 ``/api/v1/...``).
+            etag: Give the route's buffered ``200`` answers to GET and HEAD a strong
+                ``ETag`` from a hash of the body, and answer a matching ``If-None-Match``
+                with 304 (see `trioweb.compression.etag`); kept as ``route.ctx.etag``.
             **ctx: ``ctx_<name>=value`` keywords, kept as ``route.ctx.<name>`` (seen by
                 middleware as ``request.route.ctx``).
 
@@ -339,14 +353,17 @@ class RouteRegistrar:
             ``handler`` unchanged, so this works as a decorator's body.
 
         Raises:
-            TypeError: ``methods`` is a single string, ``handler`` is not a function, or a
-                keyword is neither an option nor ``ctx_*``.
+            TypeError: ``methods`` is a single string, ``handler`` is not a function, a
+                keyword is neither an option nor ``ctx_*``, ``etag`` is not a bool, or
+                ``etag`` and ``ctx_etag`` are both given.
             ValueError: ``error_format`` is not one of the four formats.
         """
         uri = _check_uri(uri, "add_route")
         if isinstance(methods, str):
             raise TypeError(f"methods must be a list of names, not the string {methods!r}")
         ctx_items = _ctx_options("add_route", ctx, frozenset())
+        if etag is not False:
+            ctx_items = self._etag_option(etag, ctx_items)
         target = as_route_target(handler)
         if target is None:
             check_handler(handler, "route handler")
@@ -505,10 +522,12 @@ class RouteRegistrar:
         *,
         max_age: int | None = None,
         chunk_size: int = 64 * 1024,
+        precompressed: bool = True,
     ) -> None:
         """Serve a directory's files under ``uri``, or one file at ``uri`` (GET and HEAD).
 
-        Sanic's arguments, in Sanic's order, then ``max_age`` and ``chunk_size``. A directory
+        Sanic's arguments, in Sanic's order, then ``max_age``, ``chunk_size`` and
+        ``precompressed``. A directory
         is served as ``uri/<__file_uri__:path>``. Files are `~trioweb.files.FileResponse`
         responses. Nothing outside the directory is served unless a ``follow_external_*``
         option allows it: ``..`` (encoded or not), absolute paths, backslashes, NUL bytes and
@@ -543,6 +562,11 @@ class RouteRegistrar:
             follow_external_symlink_dirs: Serve files in symlinked directories outside it.
             max_age: Send ``Cache-Control: public, max-age=<max_age>``.
             chunk_size: The size of each piece read and sent.
+            precompressed: Answer a request for a compressible file from a sibling
+                compressed ahead of time (``app.js.br``, ``app.js.zst``, ``app.js.gz``) when
+                there is one the client accepts (``Accept-Encoding``), with the original's
+                type, ``Content-Encoding`` and ``Vary: Accept-Encoding``. Conditional and
+                range requests are answered from the file sent (see docs/compression.md).
 
         Raises:
             FileNotFoundError: ``file_or_directory`` is neither a directory nor a file.
@@ -570,6 +594,7 @@ class RouteRegistrar:
             follow_external_symlink_dirs=follow_external_symlink_dirs,
             max_age=max_age,
             chunk_size=chunk_size,
+            precompressed=precompressed,
         )
         if name is None:
             slug = re.sub(r"[^0-9A-Za-z]+", "_", uri).strip("_") or "root"
@@ -598,6 +623,7 @@ class RouteRegistrar:
         error_format: str | None = None,
         max_body_size: int | None = None,
         version_prefix: str = "/v",
+        etag: bool = False,
         **ctx: Any,
     ) -> Callable[[H], H]:
         """Decorate a handler to serve ``uri``; see `add_route` for the arguments.
@@ -610,6 +636,7 @@ class RouteRegistrar:
         check_error_format(error_format)
         _check_size(max_body_size)
         _ctx_options("route", ctx, frozenset())
+        _check_etag(etag, ctx)
 
         def decorator(handler: H) -> H:
             self.add_route(
@@ -624,11 +651,22 @@ class RouteRegistrar:
                 error_format=error_format,
                 max_body_size=max_body_size,
                 version_prefix=version_prefix,
+                etag=etag,
                 **ctx,
             )
             return handler
 
         return decorator
+
+    def _etag_option(
+        self, etag: bool, ctx_items: tuple[tuple[str, Any], ...]
+    ) -> tuple[tuple[str, Any], ...]:
+        """``ctx_items`` with ``etag`` as ``route.ctx.etag``; `route_etags` registered once."""
+        _check_etag(etag, dict(ctx_items))
+        if not self._route_etags:
+            self._route_etags = True
+            self.on_response(route_etags, priority=ETAG_PRIORITY)
+        return (*ctx_items, ("etag", True))
 
     def _method(
         self, method: str, uri: str, options: Mapping[str, Any], allowed: frozenset[str]
@@ -639,9 +677,9 @@ class RouteRegistrar:
         return self.route(uri, [method], **options)
 
     # The verb decorators take the keywords of `add_route` (``name``, ``strict_slashes``,
-    # ``host``, ``version``, ``version_prefix``, ``error_format``, ``ctx_*``); ``post``, ``put``
-    # and ``patch`` also take ``stream`` and ``max_body_size``. An unknown keyword is a
-    # TypeError where the decorator is written.
+    # ``host``, ``version``, ``version_prefix``, ``error_format``, ``etag``, ``ctx_*``);
+    # ``post``, ``put`` and ``patch`` also take ``stream`` and ``max_body_size``. An unknown
+    # keyword is a TypeError where the decorator is written.
 
     def get(self, uri: str, **options: Any) -> Callable[[H], H]:
         """Decorate a GET handler (it also answers HEAD, without a body); see `add_route`."""

@@ -12,7 +12,9 @@ what may be served. The rules, checked on every request:
   of the tree is followed only with ``follow_external_symlink_files`` (to a file) or
   ``follow_external_symlink_dirs`` (to a directory);
 - only regular files are sent; a directory is answered with its index file, a listing, a
-  directory handler, or 404; FIFOs and devices are 404 (reading one could block forever).
+  directory handler, or 404; FIFOs and devices are 404 (reading one could block forever);
+- a precompressed sibling (``app.js.br``, ``.zst``, ``.gz``: see docs/compression.md) is
+  found next to the real file and must pass the same containment check.
 
 The file system is touched in worker threads, never on the event loop.
 """
@@ -31,6 +33,7 @@ from urllib.parse import quote
 
 import trio
 
+from .compression import PRECOMPRESSED_SUFFIXES, acceptable_encodings, is_compressible
 from .exceptions import NotFound
 from .files import FileResponse, guess_content_type
 from .response import _UNSET, BaseHTTPResponse, HTTPResponse, redirect
@@ -213,6 +216,23 @@ async def resolve_static_target(
     )
 
 
+def _precompressed_sibling(
+    target: StaticTarget, codings: Sequence[str], follow_files: bool
+) -> tuple[str, os.stat_result, str] | None:
+    """The first of ``codings`` with a regular sibling file next to ``target``, if any.
+
+    The sibling is looked for next to the real file and must lie in the served trees (or be
+    an allowed external symlink), exactly like the file itself.
+    """
+    directory, name = os.path.split(target.path)
+    for coding in codings:
+        suffix = PRECOMPRESSED_SUFFIXES[coding]
+        entry = _entry(directory, name + suffix, target.trees, follow_files, False)
+        if entry is not None and stat.S_ISREG(entry[1].st_mode):
+            return entry[0], entry[1], coding
+    return None
+
+
 # -- directory listings -----------------------------------------------------------------------
 
 
@@ -331,19 +351,16 @@ class _StaticFiles:
     follow_dirs: bool
     max_age: int | None
     chunk_size: int
+    precompressed: bool
 
     async def serve_directory(self, request: Request, __file_uri__: str = "") -> BaseHTTPResponse:
         if self.pattern is not None and not self.pattern.fullmatch("/" + __file_uri__):
             raise NotFound()
-        target = await resolve_static_target(
-            self.root,
-            __file_uri__,
-            self.index,
-            follow_external_symlink_files=self.follow_files,
-            follow_external_symlink_dirs=self.follow_dirs,
+        target, sibling = await trio.to_thread.run_sync(
+            self._find, __file_uri__, self.index, None, self._codings(request)
         )
         if not target.is_dir:
-            return self._file_response(target, target.name)
+            return self._file_response(target, target.name, sibling)
         if self.directory_handler is not None:
             return await self.directory_handler.handle(request, request.path)
         if not self.directory_view:
@@ -365,23 +382,57 @@ class _StaticFiles:
 
     async def serve_file(self, request: Request) -> BaseHTTPResponse:
         # Checked per request: the file may have been replaced (by a symlink, even).
-        target = await resolve_static_target(
-            self.root,
-            self.file_name,
-            follow_external_symlink_files=self.follow_files,
-            follow_external_symlink_dirs=self.follow_dirs,
+        target, sibling = await trio.to_thread.run_sync(
+            self._find, self.file_name, (), self.type_name, self._codings(request)
         )
         if target.is_dir:
             raise NotFound()
-        return self._file_response(target, self.type_name)
+        return self._file_response(target, self.type_name, sibling)
 
-    def _file_response(self, target: StaticTarget, type_name: str) -> FileResponse:
-        found = target.stat_result
+    def _codings(self, request: Request) -> list[str]:
+        """The precompressed codings to look for, best first: those the client accepts."""
+        if not self.precompressed:
+            return []
+        return acceptable_encodings(request.headers.get("accept-encoding"), PRECOMPRESSED_SUFFIXES)
+
+    def _mime_type(self, type_name: str) -> str:
+        return self.content_type or guess_content_type(type_name)
+
+    def _varies(self, mime_type: str) -> bool:
+        """Whether a precompressed sibling may answer for a file of this type."""
+        return self.precompressed and is_compressible(mime_type.split(";")[0].strip().lower())
+
+    def _find(
+        self, sub_path: str, index: tuple[str, ...], type_name: str | None, codings: list[str]
+    ) -> tuple[StaticTarget, tuple[str, os.stat_result, str] | None]:
+        """Resolve ``sub_path`` and look for its sibling, in one trip to a worker thread."""
+        target = _resolve(self.root, sub_path, index, self.follow_files, self.follow_dirs)
+        if target.is_dir or not codings:
+            return target, None
+        if not self._varies(self._mime_type(type_name or target.name)):
+            return target, None
+        return target, _precompressed_sibling(target, codings, self.follow_files)
+
+    def _file_response(
+        self,
+        target: StaticTarget,
+        type_name: str,
+        sibling: tuple[str, os.stat_result, str] | None,
+    ) -> FileResponse:
+        path, found = target.path, target.stat_result
+        mime_type = self._mime_type(type_name)
+        headers: dict[str, str] | None = None
+        if self._varies(mime_type):
+            # Which file answers depends on Accept-Encoding, even when it is the original.
+            headers = {"Vary": "Accept-Encoding"}
+            if sibling is not None:
+                path, found, headers["Content-Encoding"] = sibling
         modified = self.use_modified_since
         return FileResponse(
-            target.path,
+            path,
             found,
-            mime_type=self.content_type or guess_content_type(type_name),
+            headers=headers,
+            mime_type=mime_type,
             max_age=self.max_age,
             chunk_size=None if found.st_size < self.threshold else self.chunk_size,
             last_modified=_UNSET if modified else None,  # _UNSET: the file's own
@@ -421,6 +472,7 @@ def static_routes(
     follow_external_symlink_dirs: bool = False,
     max_age: int | None = None,
     chunk_size: int = 64 * 1024,
+    precompressed: bool = True,
 ) -> list[StaticRoute]:
     """Check the arguments of ``static()`` and build the routes it adds (GET and HEAD each).
 
@@ -492,6 +544,7 @@ def static_routes(
         follow_dirs=follow_external_symlink_dirs,
         max_age=max_age,
         chunk_size=chunk_size,
+        precompressed=bool(precompressed),
     )
     if file_name:
         return [StaticRoute(files.serve_file, uri, "")]
