@@ -490,3 +490,24 @@ async def test_a_streamed_response_that_reads_the_whole_body_keeps_the_connectio
                 assert (b"connection", b"close") not in head.headers
                 client.h11.start_next_cycle()
             await client.aclose()
+
+
+async def test_head_of_an_endless_stream_is_answered_and_the_connection_goes_on() -> None:
+    app = App()
+    ran: list[str] = []
+
+    @app.get("/feed")
+    async def feed(request: Request) -> StreamingHTTPResponse:
+        async def forever(response: StreamingHTTPResponse) -> None:
+            ran.append("body")
+            while True:
+                await response.write("tick\n")
+
+        return stream(forever, content_type="text/plain")
+
+    async with app.test_client() as client:
+        with trio.fail_after(TIMEOUT):
+            head = await client.head("/feed")
+            after = await client.get("/missing")
+    assert (head.status_code, head.content, ran) == (200, b"", [])
+    assert after.status_code == 404

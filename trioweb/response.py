@@ -515,6 +515,16 @@ class StreamingHTTPResponse(BaseHTTPResponse):
         self._writer: ResponseWriter | None = None
         self._ended = False
 
+    def for_request(self, request: Request) -> BaseHTTPResponse:
+        """For ``HEAD``, the head alone: the streaming function does not run.
+
+        Its writes would go nowhere, and a stream with no end (events, a feed) would hold
+        the connection for ever.
+        """
+        if request.method == "HEAD":
+            self.streaming_fn = None
+        return self
+
     async def write_to(self, writer: ResponseWriter) -> None:
         await self._start(writer)
         if self.streaming_fn is not None:

@@ -18,15 +18,12 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 
 from .datastructures import MutableHeaders
-from .response import BaseHTTPResponse, StreamingHTTPResponse
-
-if TYPE_CHECKING:
-    from .request import Request
+from .response import StreamingHTTPResponse
 
 __all__ = [
     "EventFunction",
@@ -230,18 +227,13 @@ EventFunction = Callable[[EventSender], Awaitable[None]]
 
 
 class EventStreamResponse(StreamingHTTPResponse):
-    """The response `event_stream` returns: a `StreamingHTTPResponse` that knows HEAD.
+    """The response `event_stream` returns: a `StreamingHTTPResponse` of events.
 
-    A ``HEAD`` request gets the head alone, and the event function never runs: a stream
-    with no end would otherwise hold the connection for ever, writing nothing.
+    Like every streaming response, it answers ``HEAD`` with the head alone, and the event
+    function never runs: a stream with no end would otherwise hold the connection for ever.
     """
 
     __slots__ = ()
-
-    def for_request(self, request: Request) -> BaseHTTPResponse:
-        if request.method == "HEAD":
-            self.streaming_fn = None
-        return self
 
 
 def _sole_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
