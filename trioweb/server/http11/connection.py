@@ -170,7 +170,9 @@ class HTTP11Connection:
                         while True:
                             data: bytes | None = self.pending
                             if data:
+                                # A pipelined request: yield, as below (writes need not).
                                 self.pending = b""
+                                await trio.lowlevel.cancel_shielded_checkpoint()
                             else:
                                 # When draining, only a request that has already arrived.
                                 if self.host.draining and not transport.readable():
