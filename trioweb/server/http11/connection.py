@@ -438,10 +438,8 @@ class HTTP11Connection:
             return None
         h = self.h11
         if h is _IDLE:
-            # The first request, or the first after bytes were read ahead of the parser: a
-            # parser now. A connection that has sent nothing holds none (it costs more
-            # memory than the rest of such a connection); later ones keep theirs (making
-            # one costs time).
+            # A request's first bytes: a parser now. A connection between requests holds
+            # none (it costs more memory than the rest of such a connection).
             h = self.h11 = _new_h11(config)
             self.writer.use(h)
         h.receive_data(data)
@@ -502,16 +500,16 @@ class HTTP11Connection:
             lifecycle.body_done and self.host.draining and self._input_waiting()
         ):
             return False
-        seen_whole = h.their_state is h11.DONE
-        if seen_whole:
+        if h.their_state is h11.DONE:
             # What h11 read past the request (pipelining) goes to the next one's parser.
             self.pending = h.trailing_data[0]
         # else: the body went past h11 (_LengthBody): what followed it is in pending.
-        if seen_whole and not self.pending:
-            h.start_next_cycle()
-        else:
-            self.h11 = _IDLE  # a fresh parser, fed from pending (see _read_head)
-            self.writer.use(_IDLE)
+        # A fresh parser for the next request, made when its bytes arrive (see _read_head):
+        # it costs no more time than h11's start_next_cycle(), and an idle keep-alive
+        # connection then holds no parser (a kilobyte) between requests.
+        self.h11 = _IDLE
+        self.writer.use(_IDLE)
+        self.writer.head_hook = None  # (it holds the exchange, and so the request)
         lifecycle.step(Event.NEXT)
         return True
 
