@@ -56,7 +56,7 @@ def soak(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """trioweb against the trio + h11 floor, Hypercorn-trio and Uvicorn-h11 (docs/performance.md).
+    """trioweb against the trio + h11 floor, Hypercorn, Uvicorn and Sanic (docs/performance.md).
 
     The peers are installed here only, never in the dev extra. Arguments go to bench/run.py,
     e.g. ``nox -s bench -- --rounds 5 --duration 10 --output results.md``.
@@ -66,7 +66,7 @@ def bench(session: nox.Session) -> None:
             "wrk is needed as the load generator and was not found on PATH. "
             "Install it with `apt-get install wrk` (Debian/Ubuntu; `brew install wrk` on macOS)"
         )
-    session.install("-e", ".", "hypercorn", "uvicorn", "starlette")
+    session.install("-e", ".", "hypercorn", "uvicorn", "httptools", "uvloop", "starlette", "sanic")
     session.run("python", "bench/run.py", *session.posargs)
 
 
