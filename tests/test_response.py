@@ -729,3 +729,9 @@ def test_mutable_headers_behave_like_a_case_insensitive_mapping() -> None:
     assert "Content-Type" not in headers
     with pytest.raises(KeyError):
         del headers["content-type"]
+
+
+def test_mutable_headers_copied_from_mutable_headers_keep_repeated_names() -> None:
+    original = MutableHeaders([("Link", "<a>"), ("link", "<b>"), ("X", "1")])
+    copy = MutableHeaders(original)
+    assert copy.multi_items() == [("Link", "<a>"), ("link", "<b>"), ("X", "1")]

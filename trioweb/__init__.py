@@ -1,6 +1,6 @@
 """trioweb: a trio-native web framework with Sanic-style routes, views and blueprints.
 
-Quick look::
+Quick look:
 
     from trioweb import App
     from trioweb.response import text
@@ -93,4 +93,5 @@ __all__ = [
     "text",
 ]
 
+# The one place the version is written: pyproject.toml reads it from here when building.
 __version__ = "0.1.0"

@@ -1,7 +1,5 @@
 """Response compression (gzip, br, zstd) and ETags for dynamic responses.
 
-::
-
     from trioweb.compression import compress, etag
 
     compress(app)                 # gzip always; br and zstd once their packages import
@@ -140,7 +138,7 @@ def is_compressible(media_type: str) -> bool:
 
     Text, JSON, XML, JavaScript, SVG, WebAssembly and most other types are; images (but SVG,
     BMP and icons), audio, video, archives, woff fonts, PDF and ``application/octet-stream``
-    are not. Wrap it to change the list::
+    are not. Wrap it to change the list:
 
         compress(app, compressible=lambda t: t != "text/event-stream" and is_compressible(t))
 

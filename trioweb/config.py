@@ -18,7 +18,7 @@ import os
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 __all__ = ["DEFAULT_ENV_PREFIX", "Config", "ConfigError"]
 
@@ -30,7 +30,7 @@ class ConfigError(ValueError):
     """Settings that cannot work: a wrong type, a value out of range, an unknown variable.
 
     ``str(exc)`` is one line per problem, each naming the setting (or the environment
-    variable), what it must be and the value it has::
+    variable), what it must be and the value it has:
 
         PROXIES_COUNT must be None or an int >= 0, got 1.5
         TRIOWEB_PROXIES_COUNT must be None or an int >= 0, got '1.0'
@@ -205,6 +205,12 @@ class Config:
     # Error pages for routes without an ``error_format``, when the request's ``Accept`` header
     # does not decide: "text", "json" or "html" ("auto" means text).
     FALLBACK_ERROR_FORMAT: str = "auto"
+
+    if TYPE_CHECKING:
+        # The application's own settings (``app.config.DB_URL = ...``) are plain attributes;
+        # these tell type checkers so. The settings above keep their declared types.
+        def __getattr__(self, name: str) -> Any: ...
+        def __setattr__(self, name: str, value: Any) -> None: ...
 
     def update(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         """Set several settings at once from a mapping and/or keyword arguments."""

@@ -1,7 +1,5 @@
 """CORS: let web pages served from other origins call the app from a browser.
 
-::
-
     from trioweb.cors import cors
 
     cors(app, ["https://app.example.com"], allow_credentials=True)

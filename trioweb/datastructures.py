@@ -236,7 +236,12 @@ class MutableHeaders(MutableMapping[str, str]):
     ) -> None:
         self._items: list[tuple[str, str]] = []
         if headers:
-            pairs = headers.items() if isinstance(headers, Mapping) else headers
+            if isinstance(headers, MutableHeaders):
+                pairs: Iterable[tuple[str, str]] = headers.multi_items()  # repeats and all
+            elif isinstance(headers, Mapping):
+                pairs = headers.items()
+            else:
+                pairs = headers
             self._items = [(str(k), str(v)) for k, v in pairs]
 
     def __getitem__(self, key: str) -> str:

@@ -1,6 +1,6 @@
 """The exceptions trioweb raises and the statuses they answer with.
 
-Hierarchy (Sanic's names on the right are the same classes, for code ported from Sanic)::
+Hierarchy (Sanic's names on the right are the same classes, for code ported from Sanic):
 
     Exception
      +-- HTTPException            carries the status to reply with     SanicException
@@ -27,7 +27,7 @@ Hierarchy (Sanic's names on the right are the same classes, for code ported from
      +-- URLBuildError (ValueError)  ``url_for`` could not build a URL
 
 An exception class may declare its defaults as class attributes, as in Sanic: ``status_code``,
-``message``, ``quiet`` and ``headers`` (the constructor's arguments override them)::
+``message``, ``quiet`` and ``headers`` (the constructor's arguments override them):
 
     class TeapotError(HTTPException):
         status_code = 418
@@ -190,7 +190,10 @@ class Unauthorized(HTTPException):
     Args:
         message: Text shown to the client.
         scheme: Auth scheme for ``WWW-Authenticate`` (e.g. ``"Bearer"``); none means no header.
-        quiet, context, extra, headers: As for `HTTPException`.
+        quiet: As for `HTTPException`.
+        context: As for `HTTPException`.
+        extra: As for `HTTPException`.
+        headers: As for `HTTPException`.
         **challenge: Parameters of the challenge, such as ``realm="api"``.
 
     Raises:
@@ -240,7 +243,10 @@ class FileNotFound(NotFound):
         message: Text shown to the client.
         path: The file system path that was looked up.
         relative_url: The URL path that led there.
-        quiet, context, extra, headers: As for `HTTPException`.
+        quiet: As for `HTTPException`.
+        context: As for `HTTPException`.
+        extra: As for `HTTPException`.
+        headers: As for `HTTPException`.
     """
 
     def __init__(
@@ -267,7 +273,10 @@ class MethodNotAllowed(HTTPException):
         method: The method the request used.
         allowed_methods: The methods the path accepts (Sanic's name).
         allowed: The same, under trioweb's older keyword.
-        quiet, context, extra, headers: As for `HTTPException`.
+        quiet: As for `HTTPException`.
+        context: As for `HTTPException`.
+        extra: As for `HTTPException`.
+        headers: As for `HTTPException`.
     """
 
     status_code = 405
@@ -318,7 +327,10 @@ class RangeNotSatisfiable(HTTPException):
         message: Text shown to the client.
         content_range: Anything with a ``total`` (the resource's size): adds
             ``Content-Range: bytes */<total>``.
-        quiet, context, extra, headers: As for `HTTPException`.
+        quiet: As for `HTTPException`.
+        context: As for `HTTPException`.
+        extra: As for `HTTPException`.
+        headers: As for `HTTPException`.
     """
 
     status_code = 416

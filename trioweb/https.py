@@ -1,7 +1,5 @@
 """HTTPS for the whole app: send plain-HTTP visitors to https, and tell browsers to stay there.
 
-::
-
     from trioweb.https import hsts, redirect_to_https
 
     redirect_to_https(app)   # http://example.com/a?b -> 308 https://example.com/a?b

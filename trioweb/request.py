@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json as jsonlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -812,7 +812,7 @@ class Request:
     async def respond(
         self,
         status: int = 200,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
         content_type: str | None = None,
     ) -> StreamingHTTPResponse:
         """Send the response head now and return a response to write the body through.
@@ -822,6 +822,14 @@ class Request:
         ``content_type`` (or ``headers``) gives one. The head goes out before the request body is
         read, so a handler can echo a streamed body as it arrives. The handler should then
         return ``None`` (or this same response).
+
+        Args:
+            status: The response status.
+            headers: A mapping, or ``(name, value)`` pairs when a name repeats (``Set-Cookie``).
+            content_type: The ``Content-Type`` to send, if any.
+
+        Returns:
+            The started response; its head has been sent.
 
         Raises:
             RuntimeError: a response was already started for this request.

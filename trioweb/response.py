@@ -152,7 +152,7 @@ class BaseHTTPResponse:
     def __init__(
         self,
         status: int = 200,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
         content_type: str | None = None,
     ) -> None:
         # 1xx are interim responses only the server sends; h11 cannot send one as the answer.
@@ -313,7 +313,7 @@ class HTTPResponse(BaseHTTPResponse):
         self,
         body: str | bytes | None = None,
         status: int = 200,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
         content_type: str | None = None,
     ) -> None:
         super().__init__(status, headers, content_type)
@@ -507,7 +507,7 @@ class StreamingHTTPResponse(BaseHTTPResponse):
         self,
         streaming_fn: StreamingFunction | None = None,
         status: int = 200,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
         content_type: str | None = "text/plain; charset=utf-8",
     ) -> None:
         super().__init__(status, headers, content_type)

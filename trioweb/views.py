@@ -142,7 +142,7 @@ class _MethodView:
 class CompositionView:
     """A view assembled from plain handlers, one per method (Sanic's; its streaming docs use one).
 
-    Example::
+    Example:
 
         view = CompositionView()
         view.add(["GET"], list_items)

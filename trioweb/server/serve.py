@@ -1,7 +1,5 @@
 """Listeners, the server nursery tree, the accept loop, the timekeeper and graceful shutdown.
 
-::
-
     serve_listeners(app, listeners)     app nursery: the app's lifespan, add_task() work, and
                                         the timekeeper
       -> handler nursery                one task per connection; given a deadline on shutdown
