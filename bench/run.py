@@ -1043,6 +1043,15 @@ def report(samples: Samples, notes: list[str], opts: Options, pin: Pinning, load
     return "\n".join(lines)
 
 
+def routing_section() -> str:
+    """bench/routing.py's table: Router.resolve at 10, 100 and 1,000 patterned routes."""
+    log("routing micro-benchmark (bench/routing.py)")
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "routing.py")], capture_output=True, text=True, check=True
+    ).stdout
+    return "## Routing: " + out.strip() + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="rounds over all servers (3)")
@@ -1053,6 +1062,9 @@ def main() -> int:
         help="comma-separated subset of: %(default)s",
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the memory tests")
+    parser.add_argument(
+        "--no-routing", action="store_true", help="skip the routing micro-benchmark"
+    )
     parser.add_argument(
         "--idle-connections",
         type=int,
@@ -1115,6 +1127,8 @@ def main() -> int:
         if baseline is not None:
             remove_worktree(baseline)
     text = report(samples, notes + run_notes, opts, pin, load)
+    if not args.no_routing:
+        text += "\n" + routing_section()
     print(text)
     if args.output:
         args.output.write_text(text + "\n")

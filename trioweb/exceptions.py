@@ -39,7 +39,6 @@ Protocol errors raised by h11 are translated into this tree once, in ``trioweb.s
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
@@ -136,8 +135,12 @@ class HTTPException(Exception):
             ("context", dict(context or {})),
             ("extra", dict(extra or {})),
         ):
-            with contextlib.suppress(AttributeError):
+            # (try/except rather than contextlib.suppress: this runs for every 404, and a
+            # context manager per attribute doubled the cost of raising one.)
+            try:  # noqa: SIM105 (see above)
                 setattr(self, name, value)
+            except AttributeError:
+                pass
 
 
 def _class_default(cls: type, name: str) -> Any:
