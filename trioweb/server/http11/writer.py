@@ -165,9 +165,9 @@ class H11Writer:
         # of every byte. Passed through, the pieces leave in one vectored write instead.
         pieces = self._h11.send_with_data_passthrough(h11.Data(data=data)) or []
         if len(pieces) == 1:
-            await self._send(pieces[0])
+            await self._send(pieces[0], more=True)
         elif pieces:
-            await self._send(pieces)
+            await self._send(pieces, more=True)
 
     async def send_end(self) -> None:
         if self.finished:
@@ -204,7 +204,8 @@ class H11Writer:
             return
         await self._send(head)
         for start in range(0, len(body), _SPLIT_WRITES_OVER):
-            await self._send(h.send(h11.Data(data=body[start : start + _SPLIT_WRITES_OVER])) or b"")
+            piece = body[start : start + _SPLIT_WRITES_OVER]
+            await self._send(h.send(h11.Data(data=piece)) or b"", more=True)
         await self.send_end()
 
     async def send_continue(self) -> None:
@@ -219,7 +220,7 @@ class H11Writer:
         if self._h11.our_state is h11.SEND_BODY:
             self._h11.send_failed()
 
-    async def _send(self, data: bytes | list[bytes]) -> None:
+    async def _send(self, data: bytes | list[bytes], *, more: bool = False) -> None:
         if not data:
             return
         lifecycle = self._lifecycle
@@ -227,9 +228,9 @@ class H11Writer:
             lifecycle.write_deadline = trio.current_time() + self._timeout
         try:
             if isinstance(data, list):
-                await self._transport.send_pieces(data)
+                await self._transport.send_pieces(data, more=more)
             else:
-                await self._transport.send_all(data)
+                await self._transport.send_all(data, more=more)
         except trio.Cancelled:
             self._h11.send_failed()  # some of it may have gone out: the stream is unusable
             raise
