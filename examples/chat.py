@@ -64,6 +64,8 @@ async def chat(request: Request, ws: WebSocketConnection, name: str) -> None:
             nursery.start_soon(_deliver, ws, inbox, nursery.cancel_scope)
             while True:
                 message = await ws.get_message()
+                if isinstance(message, bytes):  # a binary frame: shown as text, as best it can be
+                    message = message.decode("utf-8", "replace")
                 room.broadcast(f"{name}: {message}")
     finally:
         room.leave(name)

@@ -281,6 +281,16 @@ async def test_chat_fans_out_to_100_concurrent_clients() -> None:
         nursery.cancel_scope.cancel()
 
 
+async def test_chat_shows_a_binary_message_as_text_not_as_a_bytes_repr() -> None:
+    app = chat.app
+    app.ctx.room = chat.Room()
+    async with app.test_client() as client, client.websocket("/chat/ann") as ann:
+        with trio.fail_after(TIMEOUT):
+            assert await ann.get_message() == "* ann joined"
+            await ann.send_message("café".encode() + b"\xff")
+            assert await ann.get_message() == "ann: café\ufffd"
+
+
 async def test_a_broken_handshake_is_answered_and_the_connection_closed() -> None:
     cases = [
         (b"", b"400 Bad Request"),  # no Sec-WebSocket-Key
