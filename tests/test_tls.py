@@ -23,6 +23,7 @@ from trioweb import App, Server
 from trioweb.https import hsts, redirect_to_https
 from trioweb.request import Request
 from trioweb.response import HTTPResponse, json, text
+from trioweb.server.options import run_options
 from trioweb.server.tls import TLSError, make_ssl_context
 
 from .netutil import TIMEOUT
@@ -386,3 +387,22 @@ def test_bad_middleware_settings_are_refused_at_registration() -> None:
     with pytest.raises(ValueError, match="preload needs"):
         hsts(app, max_age=300, preload=True)
     hsts(app, preload=True)  # a year with subdomains: allowed
+
+
+@pytest.mark.parametrize(
+    ("ssl_form", "message"),
+    [
+        ({"cert": "c.pem", "key": "k.pem", "creds": "x"}, "ssl= dict: unknown key 'creds'"),
+        ({"key": "k.pem"}, "ssl= dict: 'cert' (the certificate chain file) is required"),
+        ("/no/such/folder", "ssl='/no/such/folder': not a folder"),
+    ],
+)
+def test_app_run_checks_ssl_forms_as_serve_does(ssl_form: Any, message: str) -> None:
+    # app.run() and the command line go through run_options; serve() through
+    # make_ssl_context: the same form gets the same one-line answer from both.
+    with pytest.raises(TLSError) as from_run:
+        run_options(ssl=ssl_form)
+    with pytest.raises(TLSError) as from_serve:
+        make_ssl_context(ssl_form)
+    assert str(from_run.value) == str(from_serve.value)
+    assert str(from_run.value).startswith(message)

@@ -25,7 +25,7 @@ import os
 import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
@@ -120,12 +120,6 @@ class Form:
     def empty(cls) -> Form:
         """A form with nothing in it (a body that is no form, or none)."""
         return cls(RequestParameters(), RequestParameters(), RequestParameters())
-
-    async def aclose(self) -> None:
-        """Remove the temporary files of the uploads."""
-        for uploads in self.files.values():
-            for upload in uploads:
-                await upload.aclose()
 
     def close(self) -> None:
         """Remove the temporary files of the uploads without waiting."""
@@ -665,7 +659,7 @@ class MultipartReader:
     def __init__(
         self,
         content_type: str,
-        receive: Callable[[], Any],
+        receive: Callable[[], Awaitable[bytes | None]],
         limits: FormLimits | None = None,
     ) -> None:
         """``receive`` is an async function giving the next body chunk, ``None`` at the end."""

@@ -12,10 +12,10 @@ import os
 import socket
 import ssl as _ssl
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from .run import RunOptions, TLSFiles
+from .tls import files_of
 
 __all__ = ["cpu_count", "run_options"]
 
@@ -53,21 +53,15 @@ def _tls(
         raise ValueError("give ssl= or the certificate and key files, not both")
     if isinstance(ssl, _ssl.SSLContext):
         return ssl, None
-    if isinstance(ssl, Mapping):
-        unknown = set(ssl) - {"cert", "key", "password", "ca", "creds"}
-        if unknown:
-            raise ValueError(f"ssl dict keys are cert, key, password and ca, not {sorted(unknown)}")
-        cert, key = ssl.get("cert"), ssl.get("key")
-        ca, password = ssl.get("ca", ca), ssl.get("password", password)
-    elif ssl is not None:
-        # Sanic's directory form: a folder holding fullchain.pem and privkey.pem.
-        if not isinstance(ssl, str | os.PathLike):
+    if ssl is not None:
+        if not isinstance(ssl, Mapping | str | os.PathLike):
             raise TypeError(
                 "ssl= takes an ssl.SSLContext, a dict of cert/key/password, or a directory "
                 f"holding fullchain.pem and privkey.pem, not {type(ssl).__name__}"
             )
-        folder = Path(ssl)
-        cert, key = str(folder / "fullchain.pem"), str(folder / "privkey.pem")
+        # The same forms, and the same checks, as serve(ssl=...): see tls.files_of.
+        cert, key, given_ca, given_password = files_of(ssl)
+        ca, password = given_ca or ca, given_password or password
     if cert is None and key is None:
         return None, None
     if not cert or not key:

@@ -100,10 +100,8 @@ def make_ssl_context(
         return _from_files(cert, key, ca, password)
     if any(value is not None for value in files):
         raise TypeError("give ssl= or cert=/key=/ca=/password=, not both")
-    if isinstance(ssl, Mapping):
-        return _from_dict(ssl)
-    if isinstance(ssl, str | os.PathLike):
-        return _from_folder(os.fspath(ssl))
+    if isinstance(ssl, Mapping | str | os.PathLike):
+        return _from_files(*files_of(ssl))
     if isinstance(ssl, list | tuple):
         raise TypeError(
             "ssl= with several certificates (chosen by SNI) is not supported; "
@@ -115,27 +113,34 @@ def make_ssl_context(
     )
 
 
-def _from_dict(settings: Mapping[str, Any]) -> _ssl.SSLContext:
-    unknown = sorted(str(name) for name in settings if name not in _DICT_KEYS)
-    if unknown:
-        raise TLSError(
-            f"ssl= dict: unknown key {unknown[0]!r}; the keys are 'cert', 'key', 'password', 'ca'"
-        )
-    cert = settings.get("cert")
-    if not cert:
-        raise TLSError("ssl= dict: 'cert' (the certificate chain file) is required")
-    return _from_files(cert, settings.get("key"), settings.get("ca"), settings.get("password"))
+def files_of(
+    ssl: Mapping[str, Any] | str | os.PathLike[str],
+) -> tuple[str, str | None, str | None, str | None]:
+    """The certificate, key, CA and password a dict or a certbot folder names, checked.
 
+    A folder gives its ``fullchain.pem`` and ``privkey.pem``. Nothing is read here.
 
-def _from_folder(folder: str) -> _ssl.SSLContext:
+    Raises:
+        TLSError: an unknown dict key, a dict without ``cert``, or a folder that is none.
+    """
+    if isinstance(ssl, Mapping):
+        unknown = sorted(str(name) for name in ssl if name not in _DICT_KEYS)
+        if unknown:
+            raise TLSError(
+                f"ssl= dict: unknown key {unknown[0]!r}; the keys are 'cert', 'key', "
+                "'password', 'ca'"
+            )
+        cert = ssl.get("cert")
+        if not cert:
+            raise TLSError("ssl= dict: 'cert' (the certificate chain file) is required")
+        return cert, ssl.get("key"), ssl.get("ca"), ssl.get("password")
+    folder = os.fspath(ssl)
     if not os.path.isdir(folder):
         raise TLSError(
             f"ssl={folder!r}: not a folder (it should hold fullchain.pem and privkey.pem; "
             "for separate files give {'cert': ..., 'key': ...})"
         )
-    return _from_files(
-        os.path.join(folder, "fullchain.pem"), os.path.join(folder, "privkey.pem"), None, None
-    )
+    return os.path.join(folder, "fullchain.pem"), os.path.join(folder, "privkey.pem"), None, None
 
 
 def _from_files(
