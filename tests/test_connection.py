@@ -93,6 +93,71 @@ async def test_http_10_request_gets_a_response_and_the_connection_closes() -> No
             assert b"connection: close" in reply.lower()
 
 
+def closing_app() -> App:
+    app = make_app()
+
+    @app.get("/last")
+    async def last(req: Request) -> HTTPResponse:
+        return text("bye", headers={"Connection": "close"})
+
+    @app.get("/chunked-text")
+    async def chunked_text(req: Request) -> HTTPResponse:
+        return text("framed by chunks", headers={"Transfer-Encoding": "chunked"})
+
+    @app.get("/big")
+    async def big(req: Request) -> HTTPResponse:
+        return HTTPResponse(bytes(range(256)) * 1000)  # 256,000 bytes: several writes
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("head", "why"),
+    [
+        (b"GET / HTTP/1.1\r\nHost: t\r\nConnection: keep-alive, Close\r\n\r\n", "request"),
+        (b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "HTTP/1.0"),
+        (b"GET /last HTTP/1.1\r\nHost: t\r\n\r\n", "handler"),
+    ],
+    ids=["client-says-close", "http-1.0-keep-alive", "handler-says-close"],
+)
+async def test_the_connection_closes_after_an_answer_either_side_called_the_last(
+    head: bytes, why: str
+) -> None:
+    # A request pipelined behind it is not answered: the head said Connection: close.
+    async with running(closing_app()) as server:
+        with trio.fail_after(TIMEOUT):
+            stream = await trio.open_tcp_stream(server.host, server.port)
+            await stream.send_all(head + b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            reply = await RawClient(stream).read_until_closed()
+    assert reply.count(b"HTTP/1.1 200 OK\r\n") == 1, why
+    assert b"\r\nconnection: close\r\n" in reply.lower()
+    assert reply.endswith(b"hello") or reply.endswith(b"bye")
+
+
+async def test_answers_of_every_framing_keep_the_connection_in_step() -> None:
+    # A short body, one of several writes, a chunked one a handler asked for, a HEAD answer
+    # and a 304: each must end exactly where the head says, or the next answer is misread.
+    async with running(closing_app()) as server:
+        with trio.fail_after(TIMEOUT):
+            client = await RawClient.connect(server)
+            expected = [
+                ("GET", "/", b"hello"),
+                ("GET", "/big", bytes(range(256)) * 1000),
+                ("GET", "/chunked-text", b"framed by chunks"),
+                ("HEAD", "/big", b""),
+                ("GET", "/", b"hello"),
+            ]
+            for method, target, body in expected:
+                await client.send(request(method, target), h11.EndOfMessage())
+                head, received = await client.response()
+                assert (head.status_code, received) == (200, body), target
+                assert (b"connection", b"close") not in head.headers
+                if target == "/chunked-text":
+                    assert (b"transfer-encoding", b"chunked") in head.headers
+                client.h11.start_next_cycle()
+            await client.aclose()
+
+
 async def test_expect_100_continue_is_sent_before_a_buffered_body() -> None:
     async with running(make_app()) as server:
         with trio.fail_after(TIMEOUT):

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from ..app import App, RequestPlan
     from ..request import Request
 
-__all__ = ["Exchange", "ExchangeWriter", "Framing", "must_propagate"]
+__all__ = ["Exchange", "ExchangeWriter", "Framing", "must_propagate", "says_close"]
 
 logger = logging.getLogger("trioweb.server")
 access_logger = logging.getLogger("trioweb.access")
@@ -64,6 +64,11 @@ class Framing(enum.Enum):
     NONE = "no body"
     LENGTH = "Content-Length"
     CHUNKED = "chunked"
+
+
+def says_close(value: bytes) -> bool:
+    """Whether a ``Connection`` header value lists ``close`` (in any case, at any place)."""
+    return b"close" in [token.strip() for token in value.lower().split(b",")]
 
 
 class ExchangeWriter(ResponseWriter, Protocol):
@@ -155,9 +160,10 @@ class Exchange:
     def check_head(self, pairs: list[tuple[bytes, bytes]]) -> HTTPException | None:
         """What is wrong with the request head, before any of its body is read, if anything.
 
-        Also records the body's framing and length and whether the client expects
-        ``100 Continue``. ``pairs`` are the raw header pairs: one pass over them costs less
-        than looking names up, which would index every header of every request.
+        Also records the body's framing and length, whether the client expects
+        ``100 Continue``, and whether the connection ends after this exchange. ``pairs`` are
+        the raw header pairs: one pass over them costs less than looking names up, which
+        would index every header of every request.
         """
         request = self.request
         if request.http_version not in ("1.0", "1.1"):
@@ -166,6 +172,9 @@ class Exchange:
             )
         length = expect = None
         chunked = False
+        # An HTTP/1.0 client gets one answer (as h11 has it: no 1.0 keep-alive), and so does
+        # one that says Connection: close.
+        closes = request.http_version == "1.0"
         id_key = self.id_key
         for name, value in pairs:
             lname = name.lower()
@@ -177,6 +186,10 @@ class Exchange:
                 expect = value.decode("latin-1")
             elif lname == id_key and self.client_id is None:
                 self.client_id = value
+            elif lname == b"connection" and says_close(value):
+                closes = True
+        if closes:
+            self.lifecycle.closing = True
         if length is not None and chunked:
             # h11 lets chunked win (RFC 9112), but a proxy in front may have used the length:
             # the classic request-smuggling disagreement. Refuse and close instead.

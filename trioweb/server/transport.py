@@ -151,7 +151,7 @@ class Transport:
         except OSError:
             return b""  # reset by the peer, and the like: the client is gone
 
-    async def send_all(self, data: bytes, *, more: bool = False) -> None:
+    async def send_all(self, data: bytes | memoryview, *, more: bool = False) -> None:
         """Send all of ``data``, waiting while the peer is not reading.
 
         Cancellation is checked before anything is sent, and the task yields to others
@@ -212,7 +212,9 @@ class Transport:
             self._unyielded = 0
             await trio.lowlevel.cancel_shielded_checkpoint()
 
-    async def _send_rest(self, sock: trio.socket.SocketType, data: bytes, sent: int) -> None:
+    async def _send_rest(
+        self, sock: trio.socket.SocketType, data: bytes | memoryview, sent: int
+    ) -> None:
         """Send ``data[sent:]`` through trio, waiting while the kernel's buffer is full."""
         self._unyielded = 0
         with memoryview(data) as view:

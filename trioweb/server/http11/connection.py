@@ -397,6 +397,13 @@ class HTTP11Connection:
         finally:
             lifecycle.disarm()
 
+    def body_ended(self) -> None:
+        """The request's body has arrived whole (it had none, or h11 never saw it)."""
+        self.lifecycle.body_done = True
+        if self.h11.their_state is not h11.DONE:
+            # Its end went past h11: what h11 read beyond the head is the next request's.
+            self.pending = self.h11.trailing_data[0]
+
     def keep(self, data: bytes) -> None:
         """Keep bytes read past the current request for the next one."""
         if self.h11.their_state is h11.DONE:
@@ -492,8 +499,8 @@ class HTTP11Connection:
         self._exchange = None
         h = self.h11
         lifecycle = self.lifecycle
-        if h.our_state is not h11.DONE:
-            return False  # the response said Connection: close, or was cut off
+        if not self.writer.done:
+            return False  # the response was cut off
         # Closing with the last response out without saying so: a drain began while it was
         # sent. A request that arrived meanwhile is still answered (Connection: close).
         if not lifecycle.keep_alive and not (
@@ -503,7 +510,7 @@ class HTTP11Connection:
         if h.their_state is h11.DONE:
             # What h11 read past the request (pipelining) goes to the next one's parser.
             self.pending = h.trailing_data[0]
-        # else: the body went past h11 (_LengthBody): what followed it is in pending.
+        # else: the body's end went past h11 (see body.py): what followed it is in pending.
         # A fresh parser for the next request, made when its bytes arrive (see _read_head):
         # it costs no more time than h11's start_next_cycle(), and an idle keep-alive
         # connection then holds no parser (a kilobyte) between requests.
@@ -556,9 +563,8 @@ class HTTP11Connection:
                 self._streaming = None
             return True
         elif exchange.framing is Framing.NONE:
-            # No body (almost every GET): h11 has its end ready. No read, no wait, no task.
-            self.h11.next_event()
-            lifecycle.body_done = True
+            # No body (almost every GET): no read, no wait, no task (see body.py's _NoBody).
+            self.body_ended()
         elif not await self._read_body(exchange):
             return False
         self._sweeps = 0

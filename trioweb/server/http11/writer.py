@@ -13,6 +13,7 @@ import trio
 
 from ...exceptions import ClientDisconnected
 from ...response import HeaderList
+from ..exchange import says_close
 from ..lifecycle import Event, Lifecycle
 from ..transport import STREAM_ERRORS, Transport
 
@@ -77,12 +78,20 @@ class H11Writer:
     It knows the h11 connection, the transport and the lifecycle, and nothing of the
     connection that owns them. Each write arms the lifecycle's write deadline
     (``WRITE_IDLE_TIMEOUT``), which the timekeeper enforces.
+
+    A whole response with a ``Content-Length`` (`send_complete`) has its head written by h11
+    and its body passed past it, as a Content-Length request body is read past it: the
+    length is all the framing there is, and h11's Data and EndOfMessage events were two of
+    the five state-machine steps of a small request (about 13% of GET / throughput). h11's
+    state then stays at SEND_BODY; `done` says the response is complete, and the
+    connection's parser is replaced before the next request anyway.
     """
 
     __slots__ = (
         "_h11",
         "_lifecycle",
         "_no_body",
+        "_passed",
         "_timeout",
         "_transport",
         "finished",
@@ -106,6 +115,7 @@ class H11Writer:
         self.started = False
         self.finished = False
         self._no_body = False
+        self._passed = False  # the body went past h11 (see the class docstring)
         self.status = 0
         self.sent = 0
         # Set per request by its exchange (the request id echo); sees the head's headers.
@@ -119,6 +129,7 @@ class H11Writer:
         """Get ready to answer a ``method`` request."""
         self.started = self.finished = False
         self._no_body = method == "HEAD"
+        self._passed = False
         self.status = self.sent = 0
         self.head_hook = None
 
@@ -179,34 +190,59 @@ class H11Writer:
         if self.started:
             raise RuntimeError("the response head was already sent")
         bodiless = self._no_body or status in (204, 304)
+        # One pass over the headers: is the length right, and is the body framed by it alone?
+        length = chunked = False
         for name, value in headers:
-            # h11 would only notice at the body, after the head counts as sent; catch it here
-            # so the client still gets a 500 instead of a cut connection.
-            if name == b"content-length" and not bodiless and value != b"%d" % len(body):
-                raise ValueError(
-                    f"Content-Length says {value.decode()} but the body has {len(body)} bytes"
-                )
+            if name == b"content-length":
+                # h11 would only notice at the body, after the head counts as sent; catch it
+                # here so the client still gets a 500 instead of a cut connection.
+                if not bodiless and value != b"%d" % len(body):
+                    raise ValueError(
+                        f"Content-Length says {value.decode()} but the body has {len(body)} bytes"
+                    )
+                length = True
+            elif name == b"transfer-encoding":
+                chunked = True
+            elif name == b"connection" and says_close(value):
+                self._lifecycle.closing = True  # h11 would close after it: so do we
         h = self._h11
         if self._no_body and h.their_http_version is None:
             # HEAD, said by a head h11 could not parse: h11 would hold a Content-Length to a
             # body; without one it ends the answer by closing, which is what happens anyway.
             headers = [(name, value) for name, value in headers if name != b"content-length"]
         head = self._head(status, headers, complete=True)
-        if self._no_body or not body:
-            self.finished = True
-            await self._send(head + (h.send(h11.EndOfMessage()) or b""))
+        if bodiless or (length and not chunked):
+            # The head says how long the body is (nothing, for these): it goes as it is.
+            self._passed = self.finished = True
+            if bodiless or not body:
+                await self._send(head)
+                return
+            self.sent = len(body)
+            if len(body) <= _SPLIT_WRITES_OVER:
+                await self._send(head + body)
+                return
+            await self._send(head, more=True)
+            with memoryview(body) as view:
+                for start in range(0, len(body), _SPLIT_WRITES_OVER):
+                    more = start + _SPLIT_WRITES_OVER < len(body)
+                    await self._send(view[start : start + _SPLIT_WRITES_OVER], more=more)
             return
+        # Framed by h11 (chunked, or to the end of the connection): through its events.
         self.sent = len(body)
         if len(body) <= _SPLIT_WRITES_OVER:
-            data = h.send(h11.Data(data=body)) or b""
+            data = (h.send(h11.Data(data=body)) or b"") if body else b""
             self.finished = True
             await self._send(head + data + (h.send(h11.EndOfMessage()) or b""))
             return
-        await self._send(head)
-        for start in range(0, len(body), _SPLIT_WRITES_OVER):
-            piece = body[start : start + _SPLIT_WRITES_OVER]
-            await self._send(h.send(h11.Data(data=piece)) or b"", more=True)
+        await self._send(head, more=True)
+        await self.send_data(body)
         await self.send_end()
+
+    @property
+    def done(self) -> bool:
+        """Whether the response went out whole, so the connection can serve another request
+        (if the lifecycle agrees)."""
+        return (self.finished and self._passed) or self._h11.our_state is h11.DONE
 
     async def send_continue(self) -> None:
         """Send ``100 Continue`` if the client is still waiting for it."""
@@ -220,7 +256,7 @@ class H11Writer:
         if self._h11.our_state is h11.SEND_BODY:
             self._h11.send_failed()
 
-    async def _send(self, data: bytes | list[bytes], *, more: bool = False) -> None:
+    async def _send(self, data: bytes | memoryview | list[bytes], *, more: bool = False) -> None:
         if not data:
             return
         lifecycle = self._lifecycle
