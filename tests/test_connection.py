@@ -158,6 +158,52 @@ async def test_answers_of_every_framing_keep_the_connection_in_step() -> None:
             await client.aclose()
 
 
+def miscounting_app() -> App:
+    app = make_app()
+
+    async def longer(response: StreamingHTTPResponse) -> None:
+        await response.write(b"12345")
+        await response.write(b"678901")  # 11 bytes for 10
+
+    async def shorter(response: StreamingHTTPResponse) -> None:
+        await response.write(b"12345")
+
+    @app.get("/longer")
+    async def too_long(req: Request) -> StreamingHTTPResponse:
+        return stream(longer, headers={"Content-Length": "10"})
+
+    @app.get("/shorter")
+    async def too_short(req: Request) -> StreamingHTTPResponse:
+        return stream(shorter, headers={"Content-Length": "10"})
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("/longer", "the response body is longer than its Content-Length (10 bytes)"),
+        ("/shorter", "the response body ended 5 bytes short of its Content-Length (10 bytes)"),
+    ],
+)
+async def test_a_stream_that_miscounts_its_content_length_is_cut_off_and_logged(
+    path: str, problem: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The client sees a body cut short by the connection closing (never more bytes than the
+    # head announced, never a hang), and the log says what went wrong.
+    async with running(miscounting_app()) as server:
+        with trio.fail_after(TIMEOUT):
+            stream_ = await trio.open_tcp_stream(server.host, server.port)
+            await stream_.send_all(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+            reply = await RawClient(stream_).read_until_closed()
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"content-length: 10" in head.lower()
+    assert body == b"12345"
+    assert f"error after the response to GET {path} started; closing" in caplog.text
+    assert problem in caplog.text
+
+
 async def test_expect_100_continue_is_sent_before_a_buffered_body() -> None:
     async with running(make_app()) as server:
         with trio.fail_after(TIMEOUT):
