@@ -29,7 +29,9 @@ class Room:
         self.members: dict[str, trio.MemorySendChannel[str]] = {}
 
     def join(self, name: str) -> trio.MemoryReceiveChannel[str]:
-        send, receive = trio.open_memory_channel[str](MEMBER_BACKLOG)
+        send: trio.MemorySendChannel[str]
+        receive: trio.MemoryReceiveChannel[str]
+        send, receive = trio.open_memory_channel(MEMBER_BACKLOG)
         self.members[name] = send
         return receive
 

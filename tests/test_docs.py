@@ -8,9 +8,8 @@ Every ```python block compiles, and falls in one of these classes (the first tha
 - example: its statements appear, in order, in a file under examples/ that a test imports or
   serves (compared as syntax trees without type annotations and docstrings, so a page may
   leave out an example's annotations).
-- not run: it starts a server with ``app.run()``, or needs what only a reader has (a list
-  below, each with its reason). Compiling it is all that is checked.
-- program: it calls ``trio.run`` itself; it runs in a subprocess and must exit 0.
+- program: it calls ``trio.run`` itself; it runs in a subprocess and must exit 0. (The chat
+  client of websockets.md talks to examples/chat.py, served for it on a free port.)
 - executed: everything else. A page's executed blocks run in page order in one namespace that
   starts from `PRELUDE` (``app = App(...)`` and the usual imports, which the pages' fragments
   assume), as a module not named ``__main__``. That imports, declares routes, registers
@@ -18,8 +17,15 @@ Every ```python block compiles, and falls in one of these classes (the first tha
   ``await`` runs inside trio. At module level, ``raise X(...)`` (shown for a handler) builds
   ``X(...)`` without raising it; a statement annotated ``# raises Name`` must raise ``Name``,
   and one annotated as a traceback ends, ``# Name: message``, must raise it with that
-  message; an expression annotated with a string literal alone (``# "/users/7"``, on its
-  line or the next) must equal it.
+  message; an expression annotated with a literal (``# "/users/7"``, ``# ["a", "b"]``, on its
+  line or the next, maybe followed by ``: a remark``) must equal it. The ``test_*`` functions
+  a block defines are then called (a ``nursery`` argument gets one).
+
+What a page assumes its reader has is set up around its blocks (`READERS_WORLD`): the
+``settings`` module configuration.md imports, the files its static routes and TLS examples
+name (in a temporary working directory), the ``myapp`` module websockets.md's tests import,
+a request with the cookies requests.md shows. ``app.run(...)`` does everything it does before
+serving (the keyword checks, validating the settings, loading the TLS files) and stops there.
 
 Program blocks serve on 127.0.0.1, port 0, and stop their own servers; each has 60 seconds.
 
@@ -37,23 +43,32 @@ import dataclasses
 import importlib
 import inspect
 import io
+import json
+import logging
 import os
 import re
 import shlex
+import ssl
 import sys
 import textwrap
 import tokenize
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import CodeType
+from subprocess import PIPE
+from types import CodeType, ModuleType
 from typing import Any
 
 import pytest
 import trio
 
+import trioweb
 import trioweb.config
 import trioweb.exceptions
+import trioweb.server.run
 from trioweb.cli import build_parser
+from trioweb.datastructures import Headers
+from trioweb.request import Request
+from trioweb.server.run import RunOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
@@ -76,20 +91,6 @@ from trioweb.response import empty, file, file_stream, html, json, raw, redirect
 
 app = App("docs")
 """
-
-# Blocks that are only compiled: (page, a line of the block) -> why.
-NOT_RUN = {
-    ("logging.md", "setup_logging()"): "reconfigures the process's logging; reads logging.json",
-    ("configuration.md", "import settings"): "imports the reader's own settings module",
-    ("requests.md", 'request.cookies.get("theme")'): "a handler's expressions, for one request",
-    ("responses-and-files.md", 'app.static("/static", "./public"'): (
-        "serves the reader's ./public and ./files folders, which static() checks exist"
-    ),
-    ("websockets.md", "from myapp import app"): "tests of the reader's own myapp module",
-    ("websockets.md", 'url = f"ws://127.0.0.1:8000/chat/{name}"'): (
-        "a chat client for examples/chat.py serving on port 8000, reading a terminal"
-    ),
-}
 
 TOP_LEVEL_AWAIT = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 
@@ -142,9 +143,9 @@ class _Plain(ast.NodeTransformer):
             node.body = self._body(node.body)
         return node
 
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST | None:
         if node.value is None:
-            return node
+            return None  # a declaration only: nothing a page needs to show
         return ast.Assign(targets=[node.target], value=node.value, lineno=node.lineno)
 
 
@@ -223,19 +224,13 @@ def classify(block: Block) -> tuple[str, str]:
     example = example_of(block)
     if example is not None:
         return "example", f"examples/{example}.py"
-    for (page, line), reason in NOT_RUN.items():
-        if page == block.page and line in block.code:
-            return "not run", reason
     try:
         tree = ast.parse(block.code)
     except SyntaxError:
-        return "not run", "does not compile"
+        return "broken", "does not compile"  # (test_python_block_compiles says where)
     for call in _module_level_calls(tree):
-        name = ast.unparse(call.func)
-        if name == "trio.run":
+        if ast.unparse(call.func) == "trio.run":
             return "program", "calls trio.run"
-        if name.endswith(".run"):
-            return "not run", f"starts a server with {name}()"
     return "executed", ""
 
 
@@ -246,15 +241,7 @@ def test_the_pages_have_python_blocks_in_every_class() -> None:
     counts: dict[str, int] = {}
     for kind, _ in CLASSES.values():
         counts[kind] = counts.get(kind, 0) + 1
-    assert set(counts) == {"project", "example", "not run", "program", "executed"}, counts
-    # Most blocks run: compile-only ones stay the exception.
-    assert counts["not run"] * 5 < len(ALL_PYTHON), counts
-
-
-def test_every_not_run_entry_still_names_a_block() -> None:
-    for page, line in NOT_RUN:
-        named = [b for b in ALL_PYTHON if b.page == page and line in b.code]
-        assert named, f"NOT_RUN entry for {page} names no block: {line!r}"
+    assert set(counts) == {"project", "example", "program", "executed"}, counts
 
 
 def test_project_pages_are_the_ones_test_examples_builds() -> None:
@@ -306,6 +293,23 @@ def _exception_named(name: str) -> type[BaseException] | None:
     return None
 
 
+_NO_CLAIM = object()
+
+
+def _literal_claim(claim: str) -> object:
+    """The value a comment says an expression has: a string or list literal that starts it
+    (``"dark": the first value``), or `_NO_CLAIM`."""
+    if not claim.startswith(('"', "'", "[")):
+        return _NO_CLAIM
+    # The literal is the longest prefix that parses: before a ``: remark``, or all of it.
+    for end in [len(claim), *(i for i in range(len(claim) - 1, 0, -1) if claim[i] == ":")]:
+        with contextlib.suppress(ValueError, SyntaxError):
+            value = ast.literal_eval(claim[:end].strip())
+            if isinstance(value, str | list):
+                return value
+    return _NO_CLAIM
+
+
 async def _evaluate(code: CodeType, ns: dict[str, Any]) -> Any:
     result = eval(code, ns)
     if code.co_flags & inspect.CO_COROUTINE:  # a top-level await
@@ -323,14 +327,11 @@ async def _run_statement(stmt: ast.stmt, claim: str | None, ns: dict[str, Any]) 
     if claim is not None and (match := RAISES.match(claim)):
         expected = _exception_named(match["name"] or match["raised"])
         message = match["text"]
-    literal = None
+    literal: object = _NO_CLAIM
     if claim is not None and expected is None and isinstance(stmt, ast.Expr):
-        with contextlib.suppress(ValueError, SyntaxError):
-            value = ast.literal_eval(claim)
-            if isinstance(value, str):
-                literal = value
+        literal = _literal_claim(claim)
     tree: ast.Module | ast.Expression
-    if literal is not None and isinstance(stmt, ast.Expr):
+    if literal is not _NO_CLAIM and isinstance(stmt, ast.Expr):
         tree, mode = ast.Expression(body=stmt.value), "eval"
     else:
         tree, mode = ast.Module(body=[stmt], type_ignores=[]), "exec"
@@ -342,7 +343,7 @@ async def _run_statement(stmt: ast.stmt, claim: str | None, ns: dict[str, Any]) 
             assert message in str(raised.value)
         return
     result = await _evaluate(code, ns)
-    if literal is not None:
+    if literal is not _NO_CLAIM:
         assert result == literal, f"line {stmt.lineno}: {result!r} != {literal!r}"
 
 
@@ -355,21 +356,220 @@ async def _run_block(block: Block, ns: dict[str, Any]) -> None:
         except BaseException as exc:
             where = f"{block.page}:{block.line + stmt.lineno}"
             raise AssertionError(f"{where}: {ast.unparse(stmt)[:200]}\n{exc!r}") from exc
+    for stmt in tree.body:
+        if isinstance(stmt, ast.AsyncFunctionDef) and stmt.name.startswith("test_"):
+            try:
+                await _call_test(ns[stmt.name])
+            except BaseException as exc:
+                where = f"{block.page}:{block.line + stmt.lineno}"
+                raise AssertionError(f"{where}: {stmt.name}() failed\n{exc!r}") from exc
+
+
+async def _call_test(test: Any) -> None:
+    """Call a test function a page shows, as pytest-trio would (``nursery`` is a fixture)."""
+    wanted = set(inspect.signature(test).parameters)
+    unknown = wanted - {"nursery"}
+    assert not unknown, f"{test.__name__} takes fixtures the docs test cannot give: {unknown}"
+    with trio.fail_after(10):
+        if "nursery" in wanted:
+            async with trio.open_nursery() as nursery:
+                await test(nursery=nursery)
+                nursery.cancel_scope.cancel()
+        else:
+            await test()
 
 
 EXECUTED_PAGES = sorted({b.page for b, (kind, _) in CLASSES.items() if kind == "executed"})
 
 
 @pytest.mark.parametrize("page", EXECUTED_PAGES)
-async def test_a_pages_blocks_run_in_order(page: str) -> None:
+async def test_a_pages_blocks_run_in_order(
+    page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ns: dict[str, Any] = {"__name__": f"docs.{page}"}
     exec(PRELUDE, ns)
-    for block in ALL_PYTHON:
-        if block.page == page and CLASSES[block][0] == "executed":
-            await _run_block(block, ns)
+    monkeypatch.setattr(trioweb.server.run, "run_app", _run_until_serving)
+    with READERS_WORLD.get(page, _nothing)(ns, tmp_path, monkeypatch):
+        for block in ALL_PYTHON:
+            if block.page == page and CLASSES[block][0] == "executed":
+                await _run_block(block, ns)
 
 
-PROGRAMS = [b for b, (kind, _) in CLASSES.items() if kind == "program"]
+# --- what a page assumes its reader has ------------------------------------------------------
+
+
+def _run_until_serving(app: trioweb.App | None, options: RunOptions) -> int:
+    """`trioweb.server.run.run_app` up to the point where it would bind and serve."""
+    from trioweb.server.run import prepare_app, resolve_app, server_ssl_context
+
+    prepare_app(app if app is not None else resolve_app(options), options)
+    server_ssl_context(options)
+    return 0
+
+
+World = Callable[
+    [dict[str, Any], Path, pytest.MonkeyPatch], contextlib.AbstractContextManager[None]
+]
+
+
+@contextlib.contextmanager
+def _nothing(ns: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    yield
+
+
+def _module(name: str, **attributes: Any) -> ModuleType:
+    module = ModuleType(name)
+    module.__dict__.update(attributes)
+    return module
+
+
+@contextlib.contextmanager
+def _settings_module(
+    ns: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    monkeypatch.setitem(sys.modules, "settings", _module("settings", KEEP_ALIVE_TIMEOUT=20.0))
+    yield
+    assert ns["app"].config.KEEP_ALIVE_TIMEOUT == 20.0  # the last load() won
+
+
+@contextlib.contextmanager
+def _logging_files(
+    ns: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    config = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"err": {"class": "logging.StreamHandler"}},
+        "loggers": {"trioweb": {"handlers": ["err"], "level": "INFO"}},
+    }
+    (tmp_path / "logging.json").write_text(json.dumps(config))
+    ns["my_dict_config"] = config
+    monkeypatch.chdir(tmp_path)
+    # setup_logging reconfigures this process's loggers: put them back afterwards.
+    names = ["", *(n for n in logging.root.manager.loggerDict if n.startswith("trioweb"))]
+    saved = {}
+    for name in names:
+        logger = logging.getLogger(name)
+        saved[name] = (logger.handlers[:], logger.level, logger.propagate, logger.disabled)
+    try:
+        yield
+    finally:
+        for name in logging.root.manager.loggerDict:
+            if name.startswith("trioweb") and name not in saved:
+                logging.getLogger(name).handlers.clear()
+        for name, (handlers, level, propagate, disabled) in saved.items():
+            logger = logging.getLogger(name)
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
+            logger.propagate, logger.disabled = propagate, disabled
+
+
+@contextlib.contextmanager
+def _request_with_cookies(
+    ns: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    # The page's cookie block shows the header it reads: "# Cookie: a=1; b=2".
+    (header,) = {
+        line.partition("# Cookie: ")[2]
+        for block in ALL_PYTHON
+        if block.page == "requests.md"
+        for line in block.code.splitlines()
+        if line.startswith("# Cookie: ")
+    }
+    headers = Headers([(b"host", b"example.com"), (b"cookie", header.encode())])
+    ns["request"] = Request("GET", b"/", headers, app=ns["app"])
+    yield
+
+
+@contextlib.contextmanager
+def _static_folders(
+    ns: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "index.html").write_text("<h1>home</h1>")
+    (tmp_path / "public" / "favicon.ico").write_bytes(b"\0\0\1\0")
+    (tmp_path / "files").mkdir()
+    monkeypatch.chdir(tmp_path)
+    yield
+
+
+@contextlib.contextmanager
+def _tls_files(
+    ns: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    import trustme
+    from cryptography.hazmat.primitives import serialization
+
+    ca = trustme.CA()
+    issued = ca.issue_cert("example.com")
+    chain = b"".join(blob.bytes() for blob in issued.cert_chain_pems)
+    key = issued.private_key_pem.bytes()
+    private = serialization.load_pem_private_key(key, None)
+    encrypted = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"..."),  # the page's password
+    )
+    (tmp_path / "certs").mkdir()
+    for name, content in {
+        "certs/fullchain.pem": chain,
+        "certs/privkey.pem": key,
+        "fullchain.pem": chain,
+        "privkey.pem": key,
+        "cert.pem": chain,
+        "key.pem": encrypted,
+        "clients-ca.pem": ca.cert_pem.bytes(),
+    }.items():
+        (tmp_path / name).write_bytes(content)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    issued.configure_cert(context)
+    ns["context"] = context
+    monkeypatch.chdir(tmp_path)
+    yield
+
+
+@contextlib.contextmanager
+def _myapp_module(
+    ns: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    # "With the routes and middleware of the examples above in myapp": the page's examples
+    # each make an app; here they all extend one, which myapp holds.
+    app = ns["app"]
+    monkeypatch.setattr(trioweb, "App", lambda *args, **kwargs: app)
+    monkeypatch.setitem(sys.modules, "myapp", _module("myapp", app=app))
+    yield
+
+
+@contextlib.contextmanager
+def _the_pages_project_app(
+    ns: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    # The page's fragments extend the app of its project's myapp.py, which they import.
+    (myapp,) = [b for b in ALL_PYTHON if b.page == "testing.md" and b.code.startswith("# myapp.py")]
+    exec(myapp.code, ns)
+    monkeypatch.setitem(sys.modules, "myapp", _module("myapp", app=ns["app"]))
+    yield
+
+
+READERS_WORLD: dict[str, World] = {
+    "testing.md": _the_pages_project_app,
+    "configuration.md": _settings_module,
+    "logging.md": _logging_files,
+    "requests.md": _request_with_cookies,
+    "responses-and-files.md": _static_folders,
+    "security.md": _tls_files,
+    "websockets.md": _myapp_module,
+}
+
+
+def test_every_readers_world_is_a_page_with_executed_blocks() -> None:
+    assert set(READERS_WORLD) <= set(EXECUTED_PAGES)
+
+
+CHAT_CLIENT = "ws://127.0.0.1:8000/chat/"
+PROGRAMS = [
+    b for b, (kind, _) in CLASSES.items() if kind == "program" and CHAT_CLIENT not in b.code
+]
 
 
 @pytest.mark.parametrize("block", PROGRAMS, ids=str)
@@ -385,6 +585,34 @@ async def test_a_program_block_runs_to_the_end(block: Block, tmp_path: Path) -> 
             check=False,
         )
     assert done.returncode == 0, done.stderr.decode()
+
+
+async def test_the_chat_client_block_talks_to_the_chat_example(tmp_path: Path) -> None:
+    """websockets.md's terminal client, against examples/chat.py served on a free port."""
+    from examples.chat import app as chat_app
+
+    (block,) = [b for b in CLASSES if CHAT_CLIENT in b.code]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    async with trio.open_nursery() as nursery:
+        server = await nursery.start(chat_app.serve, "127.0.0.1", 0)
+        code = block.code.replace("127.0.0.1:8000", f"127.0.0.1:{server.port}")
+        argv = [sys.executable, "-c", code, "alice"]
+        with trio.fail_after(60):
+            client = await trio.lowlevel.open_process(
+                argv, cwd=tmp_path, env=env, stdin=PIPE, stdout=PIPE, stderr=PIPE
+            )
+            assert client.stdin is not None
+            assert client.stdout is not None
+            seen = b""
+            await client.stdin.send_all(b"hello everyone\n")
+            while b"alice: hello everyone\n" not in seen:
+                data = await client.stdout.receive_some()
+                assert data, f"the client ended early: {seen!r}"
+                seen += data
+            await client.stdin.aclose()  # end of input: the client leaves
+            assert await client.wait() == 0
+        assert seen.startswith(b"* alice joined\n")
+        await server.shutdown()
 
 
 # --- shell blocks --------------------------------------------------------------------------
