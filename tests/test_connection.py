@@ -106,7 +106,11 @@ def closing_app() -> App:
 
     @app.get("/big")
     async def big(req: Request) -> HTTPResponse:
-        return HTTPResponse(bytes(range(256)) * 1000)  # 256,000 bytes: several writes
+        return HTTPResponse(bytes(range(256)) * 2400)  # 614,400 bytes: several writes
+
+    @app.get("/mid")
+    async def mid(req: Request) -> HTTPResponse:
+        return HTTPResponse(bytes(range(256)) * 400)  # 102,400 bytes: one write, not joined
 
     return app
 
@@ -142,7 +146,8 @@ async def test_answers_of_every_framing_keep_the_connection_in_step() -> None:
             client = await RawClient.connect(server)
             expected = [
                 ("GET", "/", b"hello"),
-                ("GET", "/big", bytes(range(256)) * 1000),
+                ("GET", "/big", bytes(range(256)) * 2400),
+                ("GET", "/mid", bytes(range(256)) * 400),
                 ("GET", "/chunked-text", b"framed by chunks"),
                 ("HEAD", "/big", b""),
                 ("GET", "/", b"hello"),

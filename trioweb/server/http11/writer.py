@@ -27,8 +27,13 @@ _CACHEABLE_HEADERS = frozenset({b"content-type", b"content-length", b"connection
 _VALIDATED_LIMIT = 256
 _validated: dict[tuple[tuple[bytes, bytes], ...], h11.Response] = {}
 # Bodies larger than this leave in several writes, so no single write buffers them whole,
-# and WRITE_IDLE_TIMEOUT bounds each piece: a client must take 64 KiB per timeout period.
-_SPLIT_WRITES_OVER = 64 * 1024
+# and WRITE_IDLE_TIMEOUT bounds each piece: a client must take 256 KiB per timeout period
+# (60 s: about 4 KiB/s). Measured on loopback: 100 MiB in 256 KiB writes ~5,300 MB/s, in
+# 64 KiB writes ~3,800 (each write is a trip through the kernel's TCP send path).
+_SPLIT_WRITES_OVER = 256 * 1024
+# A body up to this size is copied behind its head (one write); a larger one is not copied:
+# head and body leave in one vectored write.
+_JOIN_UNDER = 16 * 1024
 
 
 class _Clock:
@@ -264,8 +269,11 @@ class H11Writer:
                 await self._send(head)
                 return
             self.sent = len(body)
-            if len(body) <= _SPLIT_WRITES_OVER:
+            if len(body) <= _JOIN_UNDER:
                 await self._send(head + body)
+                return
+            if len(body) <= _SPLIT_WRITES_OVER:
+                await self._send([head, body])
                 return
             await self._send(head, more=True)
             with memoryview(body) as view:
