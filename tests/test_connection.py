@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from email.utils import parsedate_to_datetime
+from types import SimpleNamespace
+from typing import Any
 
 import h11
 import httpx
@@ -21,6 +24,7 @@ from trioweb import App
 from trioweb.exceptions import BadRequest, HTTPException
 from trioweb.request import Request
 from trioweb.response import HTTPResponse, StreamingHTTPResponse, stream, text
+from trioweb.server.http11 import writer
 
 from .netutil import TIMEOUT, RawClient, read_all, request, running
 
@@ -108,6 +112,10 @@ def closing_app() -> App:
     async def big(req: Request) -> HTTPResponse:
         return HTTPResponse(bytes(range(256)) * 2400)  # 614,400 bytes: several writes
 
+    @app.get("/created")
+    async def created(req: Request) -> HTTPResponse:
+        return text("hello", status=201)  # the same headers as GET /'s
+
     @app.get("/mid")
     async def mid(req: Request) -> HTTPResponse:
         return HTTPResponse(bytes(range(256)) * 400)  # 102,400 bytes: one write, not joined
@@ -161,6 +169,69 @@ async def test_answers_of_every_framing_keep_the_connection_in_step() -> None:
                     assert (b"transfer-encoding", b"chunked") in head.headers
                 client.h11.start_next_cycle()
             await client.aclose()
+
+
+GET = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"
+LAST_GET = b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+
+
+async def raw_replies(server: Any, *heads: bytes) -> list[bytes]:
+    """Send the request heads on one connection (the last says Connection: close) and
+    return the raw replies, split where each next one begins."""
+    stream_ = await trio.open_tcp_stream(server.host, server.port)
+    await stream_.send_all(b"".join(heads))
+    reply = await RawClient(stream_).read_until_closed()
+    return [b"HTTP/1.1 " + part for part in reply.split(b"HTTP/1.1 ")[1:]]
+
+
+def without_date(reply: bytes) -> bytes:
+    return re.sub(rb"\r\ndate: [^\r]*", b"", reply)
+
+
+def date_of(reply: bytes) -> float:
+    found = re.search(rb"\r\ndate: ([^\r]*)", reply)
+    assert found is not None, reply
+    return parsedate_to_datetime(found[1].decode()).timestamp()
+
+
+async def test_a_head_written_again_is_the_head_h11_wrote() -> None:
+    # The head of a small whole response is kept (for the second) and written again without
+    # h11: it must be the very bytes h11 wrote, for each status and method, and never for
+    # an answer that closes the connection.
+    head = b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\n"
+    missing = b"GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n"
+    created = b"GET /created HTTP/1.1\r\nHost: t\r\n\r\n"
+    heads = [GET, head, missing, created]
+    async with running(closing_app()) as server:
+        with trio.fail_after(TIMEOUT):
+            replies = await raw_replies(server, *heads, *heads, LAST_GET)
+    first, first_head, first_404, first_201, again, again_head, again_404, again_201, closing = (
+        replies
+    )
+    assert without_date(again) == without_date(first)
+    assert without_date(again_head) == without_date(first_head)
+    assert without_date(again_404) == without_date(first_404)
+    assert without_date(again_201) == without_date(first_201)
+    assert first_201.startswith(b"HTTP/1.1 201 Created\r\n")
+    assert first.endswith(b"\r\n\r\nhello")
+    assert first_head.endswith(b"\r\n\r\n")
+    assert first_404.startswith(b"HTTP/1.1 404 ")
+    assert b"\r\nconnection: close\r\n" in closing.lower()
+    assert b"connection" not in first.lower()
+
+
+async def test_a_head_written_again_carries_the_current_date(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(writer, "time", SimpleNamespace(time=lambda: now[0]))
+    async with running(closing_app()) as server:
+        with trio.fail_after(TIMEOUT):
+            before = await raw_replies(server, GET, GET, LAST_GET)
+            now[0] += 5
+            after = await raw_replies(server, GET, LAST_GET)
+    assert [date_of(reply) for reply in before] == [1_800_000_000] * 3
+    assert [date_of(reply) for reply in after] == [1_800_000_005] * 2
 
 
 def miscounting_app() -> App:
