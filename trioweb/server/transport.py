@@ -174,7 +174,8 @@ class Transport:
                 except BlockingIOError:
                     sent = 0  # the kernel's buffer is full
                 if sent == len(data):
-                    await self._wrote(sent, more)
+                    if self._yields_after(sent, more):
+                        await trio.lowlevel.cancel_shielded_checkpoint()
                     return
             await self._send_rest(sock, data, sent)
         finally:
@@ -196,26 +197,31 @@ class Transport:
             except BlockingIOError:
                 sent = 0  # the kernel's buffer is full
             if sent == size:
-                await self._wrote(sent, more)
+                if self._yields_after(sent, more):
+                    await trio.lowlevel.cancel_shielded_checkpoint()
                 return
             await self._send_rest(sock, b"".join(pieces), sent)
         finally:
             self.sending = False
 
-    async def _wrote(self, size: int, more: bool) -> None:
-        # A whole answer (or its last piece) yields, as trio's send would: without it, p99
-        # latency at 64 keep-alive connections was 4x the trio + h11 floor's. The pieces of
-        # a long body are counted in bytes and in writes: 64 KiB writes yield every 16,
-        # tiny ones every 64.
+    def _yields_after(self, size: int, more: bool) -> bool:
+        """Whether a write of ``size`` bytes that the kernel took whole lets others run now.
+
+        A whole answer (or its last piece) yields, as trio's send would: without it, p99
+        latency at 64 keep-alive connections was 4x the trio + h11 floor's. The pieces of a
+        long body are counted in bytes and in writes: 256 KiB writes yield every 4, 64 KiB
+        ones every 16, tiny ones every 64. (A plain function: a coroutine per write costs.)
+        """
         self._unyielded += size + _WRITE_WEIGHT
         if not more or self._unyielded >= _YIELD_EVERY:
             self._unyielded = 0
-            await trio.lowlevel.cancel_shielded_checkpoint()
+            return True
+        return False
 
     async def _send_rest(
         self, sock: trio.socket.SocketType, data: bytes | memoryview, sent: int
     ) -> None:
-        """Send ``data[sent:]`` through trio, waiting while the kernel's buffer is full."""
+        """Send ``data[sent:]``, waiting in trio while the kernel's buffer is full."""
         self._unyielded = 0
         with memoryview(data) as view:
             if not _WRITE_FD:  # pragma: no cover - not on POSIX: nothing was tried yet
@@ -226,7 +232,17 @@ class Transport:
             if self.on_blocked is not None:
                 self.on_blocked()
             while sent < len(data):
-                sent += await sock.send(view[sent:])
+                if not _WRITE_FD:  # pragma: no cover - not on POSIX
+                    sent += await sock.send(view[sent:])
+                    continue
+                # Full a moment ago: wait for room before trying again (trio's send would try
+                # first, and fail, once per full buffer). A socket closed meanwhile raises
+                # from the wait (ClosedResourceError), a reset one from the write (OSError).
+                await trio.lowlevel.wait_writable(sock)
+                try:
+                    sent += os.write(self._fd, view[sent:])
+                except BlockingIOError:
+                    continue  # woken without room after all: wait again
 
     @property
     def half_closeable(self) -> bool:
