@@ -31,7 +31,7 @@ from trioweb.logs import (
     setup_logging,
     valid_request_id,
 )
-from trioweb.response import HTTPResponse, StreamingHTTPResponse, stream, text
+from trioweb.response import HTTPResponse, StreamingHTTPResponse, raw, stream, text
 
 UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
@@ -150,6 +150,28 @@ async def test_custom_format_and_record_fields(access_records: pytest.LogCapture
     assert record.byte == 5  # type: ignore[attr-defined]
     assert record.request == "GET http://testserver/hello"  # type: ignore[attr-defined]
     assert record.host.startswith("127.0.0.1:")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Transfer-Encoding": "chunked"}],
+    ids=["content-length", "chunked"],
+)
+async def test_bytes_counts_the_body_of_a_large_response_once(
+    headers: dict[str, str], access_records: pytest.LogCaptureFixture
+) -> None:
+    # 600,000 bytes leave in several writes, past h11 or through its chunks.
+    app = make_app()
+    body = b"x" * 600_000
+
+    @app.get("/large")
+    async def large(request: Request) -> HTTPResponse:
+        return raw(body, headers=headers)
+
+    async with app.test_client() as client:
+        response = await client.get("/large")
+    assert response.content == body
+    assert only_access(access_records).bytes == 600_000  # type: ignore[attr-defined]
 
 
 async def test_errors_are_logged_with_their_status(

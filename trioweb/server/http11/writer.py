@@ -317,14 +317,14 @@ class H11Writer:
                     await self._send(view[start : start + _SPLIT_WRITES_OVER], more=more)
             return
         # Framed by h11 (chunked, or to the end of the connection): through its events.
-        self.sent = len(body)
         if len(body) <= _SPLIT_WRITES_OVER:
             data = (h.send(h11.Data(data=body)) or b"") if body else b""
+            self.sent = len(body)
             self.finished = True
             await self._send(head + data + (h.send(h11.EndOfMessage()) or b""))
             return
         await self._send(head, more=True)
-        await self.send_data(body)
+        await self.send_data(body)  # (counts what it sends)
         await self.send_end()
 
     @property
