@@ -60,16 +60,20 @@ class _Clock:
         return cls.value
 
 
-def _h11_response(status: int, headers: HeaderList) -> h11.Response:
+def _h11_response(
+    status: int, headers: HeaderList, key: tuple[tuple[bytes, bytes], ...] | None = None
+) -> h11.Response:
     """The h11 event for a response head, with ``Date``, validating a common set only once.
 
     h11 checks every header name and value against a regular expression, several
     microseconds a response. It skips that for headers taken from an event it built (its
-    own validated type), so small header sets are validated once a second and remembered.
+    own validated type), so small header sets are validated once a second and remembered
+    (in `_validated`, under ``key``: ``tuple(headers)``, made here unless given).
     """
     reason = _REASONS.get(status, b"")
     date = _Clock.date()
-    key = tuple(headers)
+    if key is None:
+        key = tuple(headers)
     known = _validated.get(key)
     if known is None:
         if not all(name in _CACHEABLE_HEADERS for name, _ in headers):
@@ -169,22 +173,23 @@ class H11Writer:
         if hook is not None:
             headers = hook(headers)
         last = not lifecycle.keep_alive if complete else lifecycle.closing
-        key = None
+        key = frozen = None
         if last:
             headers = [*headers, _CLOSE]
         elif passed:
             _Clock.date()  # (a new second empties _heads)
-            key = (status, self._no_body, tuple(headers))
+            frozen = tuple(headers)
+            key = (status, self._no_body, frozen)
             head = _heads.get(key)
             if head is not None:
                 self._started(status)
                 return head
         # Built (and so validated by h11) before anything counts as sent: a bad header value
         # is still answered with a 500.
-        event = _h11_response(status, headers)
+        event = _h11_response(status, headers, frozen)
         self._started(status)
         head = self._h11.send(event) or b""
-        if key is not None and all(name in _CACHEABLE_HEADERS for name, _ in headers):
+        if key is not None and frozen in _validated:  # a small, plain set: see _h11_response
             if len(_heads) >= _VALIDATED_LIMIT:
                 _heads.clear()
             _heads[key] = head
